@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything ptables needs on a Debian or Ubuntu machine (as root) and builds it.
+# Idempotent: a second run only checks. Used by the README's two commands and by CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 iputils-ping iperf3 ipset nftables iptables ethtool procps python3 make g++)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node.js >= 20 is required (found $(node --version))" >&2
+  exit 1
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "setup: build"
+npx turbo run build --output-logs=errors-only >/dev/null || npx turbo run build --output-logs=errors-only
