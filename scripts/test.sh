@@ -5,12 +5,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-results=$(mktemp)
+results=$(mktemp --suffix=.json)
 trap 'rm -f "$results"' EXIT
 npx jest --ci --json --outputFile="$results" "$@"
 rc=$?
 node -e '
-const r = require(process.argv[1]);
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 console.log(`${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
 ' "$results" || { echo "0 passed, 1 failed"; exit 1; }
 exit $rc
