@@ -183,6 +183,7 @@ export interface Vtep {
   parentDeviceIpv6: string;
 }
 
+/** Node addresses keep their host bits ("10.0.0.5/24" is the node's own address in a /24). */
 export interface HostMetadata {
   hostname: string;
   ipv4Addr: string;
@@ -214,6 +215,7 @@ export interface Encapsulation {
 
 /** Node-level settings the datapath needs, derived from Felix's config with Felix's defaults. */
 export interface DataplaneConfig {
+  /** Felix's InterfacePrefix; may be a comma-separated list ("cali,tap"). */
   interfacePrefix: string;
   failsafeInbound: string[];
   failsafeOutbound: string[];

@@ -1,0 +1,2 @@
+/** The Felix stream player, from @ptables/felix. */
+export * from "@ptables/felix";
