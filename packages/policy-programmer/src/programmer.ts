@@ -1,0 +1,313 @@
+/**
+ * The policy programmer: the desired model in, the backend's tables out.
+ *
+ * applySnapshot()/applyDelta() are cheap: they update the model and record what changed, with
+ * no I/O (Felix's OnUpdate contract). apply() does all the I/O, in batches, in this order:
+ *
+ *   readback (first apply only: the resync) -> resolve changes into desired entries ->
+ *   upsert setMembers, portSets, rules -> point endpoint entries at fully written programs ->
+ *   upsert endpoints -> retire programs the entries no longer point at ->
+ *   delete endpoints, then rules, portSets, setMembers.
+ *
+ * Every table diffs against what it holds (CachingTable), so re-applying the same state, or a
+ * fresh programmer over a datapath programmed by an earlier one, writes nothing. Entries found
+ * at the readback that nothing asks for are swept only once the sync is in sync; set entries
+ * wait also while an adopted program's set references are unknown. Entries that fail stay dirty
+ * and are retried with per-entry backoff (table-gate.ts); the objects they belong to report
+ * ERROR meanwhile. Only routes and neighbours are left alone: other agents own them.
+ */
+import { sync } from "@ptables/proto";
+import {
+  CachingTable,
+  errorMessage,
+  type Backend,
+  type Capabilities,
+  type CompiledRule,
+  type EndpointKey,
+  type EndpointValue,
+  type PortSetKey,
+  type Present,
+  type RuleKey,
+  type SetMemberKey,
+} from "@ptables/api";
+import { policyCoreCompiler, type CounterOwner, type PolicyCompiler } from "./compiler";
+import { EndpointManager } from "./endpoint-manager";
+import { IdRegistry } from "./id-registry";
+import { IpSetManager } from "./ip-set-manager";
+import { ModelStore } from "./model-store";
+import { PolicyManager } from "./policy-manager";
+import { ProgramManager, type ApplyFailures } from "./program-manager";
+import { StatusBook } from "./status-book";
+import { SyntheticSetManager } from "./synthetic-set-manager";
+import { DEFAULT_RETRY, TableGate, type EntryFailure, type RetryPolicy } from "./table-gate";
+
+/** The tables the programmer owns, in upsert order. */
+export const MANAGED_TABLES = ["setMembers", "portSets", "rules", "endpoints"] as const;
+export type ManagedTable = (typeof MANAGED_TABLES)[number];
+
+/** What the programmer logs through (a winston Logger fits). */
+export interface ProgrammerLog {
+  debug(message: string, meta?: Record<string, unknown>): unknown;
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  error(message: string, meta?: Record<string, unknown>): unknown;
+}
+
+export interface ProgrammerOptions {
+  /** The policy compiler; @ptables/policy-core unless a test wraps it. */
+  compiler?: PolicyCompiler;
+  log?: ProgrammerLog;
+  /** Clock for retry backoff (ms). */
+  now?: () => number;
+  retry?: RetryPolicy;
+}
+
+export interface ApplyStats {
+  /** Version of the model the apply programmed. */
+  version: bigint;
+  writesByTable: Record<ManagedTable, number>;
+  writes: number;
+  durationMs: number;
+  /** Set when the backend failed as a whole (e.g. a readback threw); the apply is retried. */
+  error?: string;
+}
+
+const SILENT: ProgrammerLog = { debug() {}, info() {}, warn() {}, error() {} };
+
+export class Programmer {
+  readonly store = new ModelStore();
+  readonly status = new StatusBook();
+  readonly caps: Capabilities;
+  private readonly log: ProgrammerLog;
+  /** The clock retry times are on (ms). */
+  readonly now: () => number;
+  private readonly retry: RetryPolicy;
+  private readonly gates: {
+    setMembers: TableGate<SetMemberKey, Present>;
+    portSets: TableGate<PortSetKey, Present>;
+    rules: TableGate<RuleKey, CompiledRule>;
+    endpoints: TableGate<EndpointKey, EndpointValue>;
+  };
+  private readonly members: CachingTable<SetMemberKey, Present>;
+  private readonly portSets: CachingTable<PortSetKey, Present>;
+  private readonly rules: CachingTable<RuleKey, CompiledRule>;
+  private readonly endpoints: CachingTable<EndpointKey, EndpointValue>;
+  private readonly ipSets: IpSetManager;
+  private readonly synthetic: SyntheticSetManager;
+  private readonly policies: PolicyManager;
+  readonly programs: ProgramManager;
+  readonly endpointManager: EndpointManager;
+
+  private applying = false;
+  private reportEverything = true;
+  private backendFailure: { message: string; attempts: number; retryAt: number } | undefined;
+  /** Highest model version fully resolved and written (failures are reported per object). */
+  appliedVersion = 0n;
+  lastApply: ApplyStats | undefined;
+  applies = 0;
+
+  constructor(
+    readonly backend: Backend,
+    opts: ProgrammerOptions = {},
+  ) {
+    this.log = opts.log ?? SILENT;
+    this.now = opts.now ?? Date.now;
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.caps = backend.capabilities();
+    const t = backend.tables;
+    this.gates = {
+      setMembers: new TableGate(t.setMembers, this.retry, this.now),
+      portSets: new TableGate(t.portSets, this.retry, this.now),
+      rules: new TableGate(t.rules, this.retry, this.now),
+      endpoints: new TableGate(t.endpoints, this.retry, this.now, true),
+    };
+    this.members = new CachingTable(this.gates.setMembers);
+    this.portSets = new CachingTable(this.gates.portSets);
+    this.rules = new CachingTable(this.gates.rules);
+    this.endpoints = new CachingTable(this.gates.endpoints);
+    const compiler = opts.compiler ?? policyCoreCompiler;
+    const setIds = new IdRegistry();
+    this.ipSets = new IpSetManager(this.store, this.members, setIds, compiler);
+    this.synthetic = new SyntheticSetManager(this.members, this.portSets, setIds, compiler);
+    this.policies = new PolicyManager(this.store, compiler, this.caps, this.status);
+    this.programs = new ProgramManager(this.rules, this.synthetic, this.ipSets, compiler, new IdRegistry());
+    this.endpointManager = new EndpointManager({
+      store: this.store,
+      table: this.endpoints,
+      gate: this.gates.endpoints,
+      programs: this.programs,
+      status: this.status,
+      compiler,
+      lookup: this.store,
+      caps: this.caps,
+      ipSets: this.ipSets,
+      synthetic: this.synthetic,
+    });
+  }
+
+  /** Replaces the desired model (no I/O). The next apply reports every status. */
+  applySnapshot(snapshot: sync.Snapshot): void {
+    this.store.applySnapshot(snapshot);
+    this.reportEverything = true;
+  }
+
+  /** Applies a delta to the desired model (no I/O). */
+  applyDelta(delta: sync.Delta): void {
+    this.store.applyDelta(delta);
+  }
+
+  get inSync(): boolean {
+    return this.store.inSync;
+  }
+
+  /** Whether an apply now would have something to do besides retries that are not yet due. */
+  needsApply(): boolean {
+    if (this.store.hasChanges() || this.ipSets.hasWork || this.endpointManager.hasWork) return true;
+    const at = this.nextRetryAt();
+    return at !== undefined && at <= this.now();
+  }
+
+  /** When a failed write (or a failed backend) is next due for a retry; undefined if none. */
+  nextRetryAt(): number | undefined {
+    let at = this.backendFailure?.retryAt;
+    for (const g of Object.values(this.gates)) {
+      const t = g.nextRetryAt();
+      if (t !== undefined && (at === undefined || t < at)) at = t;
+    }
+    return at;
+  }
+
+  /** Total writes per table since this programmer was created. */
+  writeCounts(): Record<ManagedTable, number> {
+    const g = this.gates;
+    return { setMembers: g.setMembers.writes, portSets: g.portSets.writes, rules: g.rules.writes, endpoints: g.endpoints.writes };
+  }
+
+  /** Counter id -> the policy rule it counts, for the programs in the datapath. */
+  counterOwners(): Map<bigint, CounterOwner> {
+    return this.programs.counterOwners();
+  }
+
+  /** Felix IP sets with their datapath ids and member counts. */
+  ipSetSummary(): Array<{ id: string; setId: number; members: number; inModel: boolean }> {
+    return this.ipSets.summary();
+  }
+
+  /** How many synthetic NET and port sets are held. */
+  syntheticSetCounts(): { netSets: number; portSets: number } {
+    return this.synthetic.counts;
+  }
+
+  /** Every current status. */
+  statuses(): sync.ObjectStatus[] {
+    return this.status.all();
+  }
+
+  /**
+   * Programs the backend. Calls must not overlap (the service runs them one at a time); a
+   * backend that fails as a whole is logged, reported in the stats, and retried with backoff.
+   */
+  async apply(): Promise<sync.SyncResponse> {
+    if (this.applying) throw new Error("apply: already running; calls must not overlap");
+    this.applying = true;
+    const started = performance.now();
+    const before = this.writeCounts();
+    const version = this.store.version;
+    let failures: ApplyFailures = { memberSets: new Map(), portSets: new Map(), programs: new Map() };
+    let error: string | undefined;
+    try {
+      for (const g of Object.values(this.gates)) g.beginRound();
+      // The readback: a no-op after the first apply, unless a table failed and was dropped.
+      for (const t of [this.members, this.portSets, this.rules, this.endpoints]) await t.load();
+      const loaded = this.gates.endpoints.takeLoaded();
+      if (loaded) this.endpointManager.adoptLoaded(loaded);
+      this.resolve();
+
+      await this.members.applyUpserts();
+      await this.portSets.applyUpserts();
+      await this.rules.applyUpserts();
+      failures = this.collectFailures();
+      this.endpointManager.stage(failures);
+      await this.endpoints.applyUpserts();
+      this.endpointManager.commit();
+
+      const inSync = this.store.inSync;
+      await this.endpoints.applyDeletes(inSync);
+      this.endpointManager.finishRemovals();
+      await this.rules.applyDeletes(inSync);
+      const sweepSets = inSync && !this.programs.hasForeignPrograms;
+      await this.portSets.applyDeletes(sweepSets);
+      await this.members.applyDeletes(sweepSets);
+      for (const g of Object.values(this.gates)) g.endRound();
+      this.appliedVersion = version;
+      this.backendFailure = undefined;
+    } catch (err) {
+      error = errorMessage(err);
+      const attempts = (this.backendFailure?.attempts ?? 0) + 1;
+      const delay = Math.min(this.retry.maxMs, this.retry.minMs * 2 ** Math.min(attempts - 1, 30));
+      this.backendFailure = { message: error, attempts, retryAt: this.now() + delay };
+      this.log.error("apply failed; retrying", { backend: this.backend.name, error, retryInMs: delay });
+    } finally {
+      this.applying = false;
+    }
+
+    this.ipSets.reportStatus(this.status, failures.memberSets);
+    this.endpointManager.reportStatus();
+    const after = this.writeCounts();
+    const writesByTable = { setMembers: 0, portSets: 0, rules: 0, endpoints: 0 };
+    for (const t of MANAGED_TABLES) writesByTable[t] = after[t] - before[t];
+    this.lastApply = {
+      version,
+      writesByTable,
+      writes: Object.values(writesByTable).reduce((a, b) => a + b, 0),
+      durationMs: performance.now() - started,
+      ...(error !== undefined ? { error } : {}),
+    };
+    this.applies++;
+    if (this.lastApply.writes > 0) this.log.debug("applied", { version, writes: this.lastApply.writes, ms: Math.round(this.lastApply.durationMs) });
+    const statuses = this.status.take(this.reportEverything);
+    this.reportEverything = false;
+    return { appliedVersion: this.appliedVersion, statuses };
+  }
+
+  /** Turns the model's recorded changes into desired table entries (no I/O). */
+  private resolve(): void {
+    const changes = this.store.takeChanges();
+    for (const r of changes.rejected) {
+      this.log.warn("input rejected", { kind: sync.ObjectKind[r.kind], id: r.id, reason: r.reason });
+      this.status.report(r.kind, r.id, sync.ObjectState.OBJECT_STATE_ERROR, r.reason);
+    }
+    const changedSets = this.ipSets.resolve(changes);
+    const policies = new Set(changes.policies);
+    const profiles = new Set(changes.profiles);
+    for (const id of changedSets) {
+      for (const p of this.policies.policyIpSets.users(id)) policies.add(p);
+      for (const p of this.policies.profileIpSets.users(id)) profiles.add(p);
+    }
+    this.policies.resolve(policies, profiles);
+
+    const workloads = new Set(changes.workloadEndpoints);
+    const hosts = new Set(changes.hostEndpoints);
+    const addUsers = (ids: Iterable<string>) => {
+      for (const id of ids) (id.startsWith("w:") ? workloads : hosts).add(id.slice(2));
+    };
+    for (const p of policies) addUsers(this.endpointManager.policyUsers.users(p));
+    for (const p of profiles) addUsers(this.endpointManager.profileUsers.users(p));
+    this.endpointManager.resolve(workloads, hosts);
+    if (changes.config) this.endpointManager.configChanged();
+  }
+
+  /** Failed writes of this apply, by the set or program they belong to. */
+  private collectFailures(): ApplyFailures {
+    const firstBy = <K>(failing: Iterable<EntryFailure<K>>, id: (k: K) => number): Map<number, string> => {
+      const out = new Map<number, string>();
+      for (const f of failing) if (f.op === "upsert" && !out.has(id(f.key))) out.set(id(f.key), f.message);
+      return out;
+    };
+    return {
+      memberSets: firstBy(this.gates.setMembers.failingThisRound(), (k) => k.setId),
+      portSets: firstBy(this.gates.portSets.failingThisRound(), (k) => k.setId),
+      programs: firstBy(this.gates.rules.failingThisRound(), (k) => k.programId),
+    };
+  }
+}
