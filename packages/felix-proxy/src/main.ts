@@ -1,0 +1,25 @@
+/**
+ * The felix-proxy daemon: serves felix.sock (Felix's framing, from a relaying driver) and
+ * felix-proxy.sock (health, Info), and syncs to the policy programmer.
+ */
+import { runAgent, socketPaths } from "@ptables/runtime";
+import { FelixListener } from "./felix-listener";
+import { FelixProxy } from "./felix-proxy";
+
+runAgent("felix-proxy", async ({ config, logger }) => {
+  const proxy = new FelixProxy({ config, logger });
+  await proxy.start();
+  const listener = new FelixListener(proxy, socketPaths(config.runDir).felix, logger);
+  try {
+    await listener.listen();
+  } catch (err) {
+    await proxy.stop();
+    throw err;
+  }
+  return {
+    stop: async () => {
+      await listener.close();
+      await proxy.stop();
+    },
+  };
+});

@@ -1,0 +1,137 @@
+/**
+ * The offload daemon: flow lifecycle for the datapath. It opens the backend as a reader, and
+ * every PTABLES_FLOW_SCAN_SECS ages the flow table (see FlowAger), writes flow logs and keeps
+ * counts; health and Info are served on offload-daemon.sock.
+ *
+ * A backend without its own conntrack (the reference DPU judges every packet afresh) has no
+ * flows to age; the daemon then says so in Info and does nothing else.
+ */
+import type { Backend } from "@ptables/api";
+import { EbpfBackend } from "@ptables/backend-ebpf";
+import { REFERENCE_DPU_CAPABILITIES } from "@ptables/backend-ref";
+import {
+  ServingStatus,
+  createLogger,
+  ptablesVersion,
+  retryUntilDone,
+  socketPaths,
+  startAgentServer,
+  type AgentServer,
+  type Logger,
+  type PtablesConfig,
+} from "@ptables/runtime";
+import type { FastPath } from "./fast-path";
+import { FlowAger, type FlowTable } from "./flow-ager";
+import { FlowLog } from "./flow-log";
+
+/** Health name of the flow-ageing function (SERVING once scans run). */
+export const FLOW_AGEING_HEALTH = "ptables.offload-daemon.FlowAgeing";
+
+/** Options of OffloadDaemon. */
+export interface OffloadDaemonOptions {
+  config: PtablesConfig;
+  logger: Logger;
+  /** The flow table; opened from the configuration when absent. */
+  table?: FlowTable;
+  fastPath?: FastPath;
+  /** Where flow-log lines go (default: JSON lines on stderr). */
+  flowLogger?: Logger;
+}
+
+/** The agent: server, backend reader and the periodic scan. */
+export class OffloadDaemon {
+  private server: AgentServer | undefined;
+  private ager: FlowAger | undefined;
+  private flowLog: FlowLog;
+  private backend: Backend | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private scanning: Promise<unknown> | undefined;
+  private stopped = false;
+  private notApplicable: string | undefined;
+
+  constructor(private readonly opts: OffloadDaemonOptions) {
+    const flowLogger = opts.flowLogger ?? createLogger({ component: "flow-log", level: "info", format: "json" });
+    this.flowLog = new FlowLog(flowLogger, opts.config.flowLogMaxPerSec);
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.opts;
+    this.server = await startAgentServer({
+      socketPath: socketPaths(config.runDir).offloadDaemon,
+      agentName: "offload-daemon",
+      version: ptablesVersion(),
+      info: () => this.info(),
+      logger,
+    });
+    this.server.health.setStatus(FLOW_AGEING_HEALTH, ServingStatus.NOT_SERVING);
+    if (!this.opts.table && config.backend === "reference" && !REFERENCE_DPU_CAPABILITIES.conntrack) {
+      this.notApplicable = "the reference DPU keeps no conntrack (it judges every packet on its own), so there are no flows to age";
+      logger.info("flow ageing not applicable", { backend: config.backend, reason: this.notApplicable });
+      return;
+    }
+    void this.openAndRun();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.scanning;
+    await this.backend?.close();
+    await this.server?.stop(1000);
+  }
+
+  info(): Record<string, unknown> {
+    const { config } = this.opts;
+    const base = { backend: config.backend, scanIntervalSecs: config.flowScanSecs, fastPath: this.opts.fastPath?.name ?? "none" };
+    if (this.notApplicable) return { ...base, flowAgeing: "not applicable", reason: this.notApplicable };
+    return {
+      ...base,
+      flowAgeing: this.ager ? "running" : "waiting for the datapath",
+      timeoutsSecs: config.flowTimeouts,
+      flows: this.ager?.snapshot(),
+      lastScan: this.ager?.lastScan,
+      lastError: this.ager?.lastError,
+      flowLog: { written: this.flowLog.written, suppressed: this.flowLog.suppressed, maxPerSec: config.flowLogMaxPerSec },
+    };
+  }
+
+  private async openAndRun(): Promise<void> {
+    const { config, logger } = this.opts;
+    let table = this.opts.table;
+    if (!table) {
+      const backend = await retryUntilDone(
+        async () => {
+          const b = new EbpfBackend({ bpfDir: config.bpfDir, role: "reader" });
+          try {
+            await b.open();
+          } catch (err) {
+            await b.close();
+            throw err;
+          }
+          return b;
+        },
+        { what: "open the datapath's pinned maps", logger, cancelled: () => this.stopped },
+      );
+      if (!backend) return;
+      if (this.stopped) {
+        await backend.close();
+        return;
+      }
+      this.backend = backend;
+      table = backend;
+    }
+    this.ager = new FlowAger({ table, timeouts: config.flowTimeouts, flowLog: this.flowLog, logger, fastPath: this.opts.fastPath });
+    await this.scanLoop();
+  }
+
+  private async scanLoop(): Promise<void> {
+    if (this.stopped || !this.ager) return;
+    this.scanning = this.ager.scan();
+    const result = await this.scanning;
+    this.scanning = undefined;
+    this.server?.health.setStatus(FLOW_AGEING_HEALTH, result ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.scanLoop(), this.opts.config.flowScanSecs * 1000);
+  }
+}
