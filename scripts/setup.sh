@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 iputils-ping iperf3 ipset nftables iptables ethtool procps python3 make g++)
+APT_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 iputils-ping iperf3 ipset nftables iptables ethtool procps python3 make g++ prometheus util-linux)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -15,7 +15,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Packages such as prometheus would start system services on install; ptables' tests start
+  # their own instances on loopback, so keep Debian from starting any (policy-rc.d, exit 101).
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')
