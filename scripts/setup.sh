@@ -4,13 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 iputils-ping iperf3 ipset nftables iptables ethtool procps python3 make g++ prometheus util-linux)
+APT_PACKAGES=(clang llvm libbpf-dev libelf-dev bpftool iproute2 iputils-ping iperf3 ipset nftables iptables ethtool procps python3 make g++ prometheus util-linux shellcheck gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+# The chart tests apply the Calico patches with `kubectl patch --local` (no cluster needed).
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

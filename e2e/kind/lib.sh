@@ -84,11 +84,11 @@ felix_rules_cleanup() {
 # metric_value NAME [LABELS]: the value of one sample in Prometheus text on stdin, e.g.
 # metric_value ptables_felix_proxy_endpoint_statuses 'status="up"'. Prints nothing if absent.
 metric_value() {
-  local name="$1" labels="${2:-}"
-  awk -v want="${name}${labels:+\{${labels}\}}" '
-    /^#/ { next }
-    { key = $1; sub(/[[:space:]].*$/, "", key) }
-    key == want { print $2; found = 1; exit }
+  local want="$1"
+  if [[ -n "${2:-}" ]]; then want+="{$2}"; fi
+  WANT="${want}" awk '
+    BEGIN { want = ENVIRON["WANT"] " " }
+    substr($0, 1, length(want)) == want { split(substr($0, length(want) + 1), v, " "); print v[1]; found = 1; exit }
     END { if (!found) exit 1 }
   '
 }
@@ -107,3 +107,9 @@ relay_check() {
   pod="$(calico_node_pod "$1")" && [[ -n "${pod}" ]] &&
     kubectl -n kube-system exec "${pod}" -c calico-node -- /var/lib/calico/felix-plugins/ptables-felix-relay --check
 }
+
+# connects NAMESPACE POD HOST:PORT: whether POD opens a TCP connection to HOST:PORT within 3 s
+# (agnhost's connect; used with retry, since policy takes a moment to apply).
+connects() { kubectl -n "$1" exec "$2" -- /agnhost connect "$3" --timeout=3s >/dev/null 2>&1; }
+# blocked NAMESPACE POD HOST:PORT: the opposite.
+blocked() { ! connects "$@"; }

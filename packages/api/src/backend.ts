@@ -21,6 +21,7 @@ import type {
   RuleKey,
   SetMemberKey,
 } from "./tables";
+import type { HostNetwork } from "./host-network";
 
 /** The outcome of one entry in a batch. */
 export interface EntryError {
@@ -58,6 +59,13 @@ export interface Capabilities {
   forwarding: boolean;
   /** Whether the datapath keeps its own connection tracking. */
   conntrack: boolean;
+  /**
+   * Whether the backend enforces host endpoints: host interfaces (HostEndpoint entries with
+   * their untracked / pre-DNAT / normal / forward programs), the toHost program of workloads,
+   * and the well-known sets (WELL_KNOWN_SETS). Without it the programmer reports host endpoints
+   * in error and writes none of these.
+   */
+  hostEndpoints: boolean;
   /** Free-form description for status output. */
   description: string;
 }
@@ -69,6 +77,20 @@ export interface Tables {
   endpoints: TableBackend<EndpointKey, EndpointValue>;
   routes: TableBackend<RouteKey, RouteValue>;
   neighbours: TableBackend<NeighbourKey, NeighbourValue>;
+}
+
+/** One host interface (not a workload's) and the addresses it holds, as `hostInterfaces()` reports it. */
+export interface HostInterface {
+  ifname: string;
+  /** Whether frames carry an Ethernet header (false for IPIP, WireGuard, tun: EndpointFlags.NoL2Header). */
+  ethernet: boolean;
+  /** Whether the link is administratively up. */
+  up: boolean;
+  /**
+   * The interface's own addresses with their prefix length ("10.0.0.5/24", "fe80::1/64"; host
+   * bits kept), plus IPv4 broadcast addresses as /32.
+   */
+  addrs: string[];
 }
 
 /** Apply order: members before the rules that use them, rules before the endpoints that point at them. */
@@ -83,6 +105,17 @@ export interface Backend {
   close(): Promise<void>;
   capabilities(): Capabilities;
   readonly tables: Tables;
+  /**
+   * Host-mode plumbing (tunnel devices, FDB, NAT outgoing, interface sysctls) for backends that
+   * forward through the host kernel; absent for backends that do not (docs/host-mode.md).
+   */
+  readonly hostNetwork?: HostNetwork;
+  /**
+   * Every interface of the host (loopback included, workload interfaces included: the caller
+   * filters by prefix) with its addresses. Host endpoints are resolved against it; required when
+   * capabilities().hostEndpoints is true.
+   */
+  hostInterfaces?(): Promise<HostInterface[]>;
   /** Per-rule counters keyed by CompiledRule.counterId. */
   readRuleCounters(): Promise<Map<bigint, Counter>>;
   /** Drop counters by DropReason. */

@@ -1,6 +1,7 @@
 export * from "./model";
 export * from "./tables";
-export type { Backend, Capabilities, EntryError, TableBackend, Tables } from "./backend";
+export * from "./host-network";
+export type { Backend, Capabilities, EntryError, HostInterface, TableBackend, Tables } from "./backend";
 export { TABLE_DELETE_ORDER, TABLE_UPSERT_ORDER } from "./backend";
 export { CachingTable } from "./caching-table";
 export type { ApplyOutcome } from "./caching-table";

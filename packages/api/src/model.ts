@@ -66,6 +66,11 @@ export function defaultDataplaneConfig(): DataplaneConfig {
     allowVxlanPacketsFromWorkloads: false,
     allowIpipPacketsFromWorkloads: false,
     hostname: "",
+    vxlanMtuV6: 0,
+    ipipMtu: 0,
+    programClusterRoutes: "Disabled",
+    routeRefreshIntervalSecs: 90,
+    serviceNets: [],
   };
 }
 

@@ -47,6 +47,8 @@ export enum DropReason {
   Malformed = 8,
   /** VXLAN or IPIP from a workload, which Felix forbids by default. */
   EncapFromWorkload = 9,
+  /** Traffic from a workload to the host itself, dropped by DefaultEndpointToHostAction DROP. */
+  EndpointToHost = 10,
 }
 
 export const DROP_REASON_NAMES: Record<DropReason, string> = {
@@ -60,6 +62,7 @@ export const DROP_REASON_NAMES: Record<DropReason, string> = {
   [DropReason.ProgramError]: "program-error",
   [DropReason.Malformed]: "malformed",
   [DropReason.EncapFromWorkload]: "encap-from-workload",
+  [DropReason.EndpointToHost]: "endpoint-to-host",
 };
 
 /**
@@ -152,10 +155,36 @@ export enum EndpointFlags {
   None = 0,
   /** Apply VXLAN/IPIP-from-workload drops (Felix's default for workloads). */
   DropEncapFromWorkload = 1,
-  /** A host endpoint rather than a workload. */
+  /**
+   * A host interface rather than a workload: a host endpoint (its programs are the host hooks
+   * below), or, with every program empty, an interface ptables only watches (see the backend
+   * guide, "Host endpoints"). Traffic on a host interface without an entry passes.
+   */
   HostEndpoint = 2,
+  /** The interface carries no Ethernet header (IPIP, WireGuard, tun): packets start at IP. */
+  NoL2Header = 4,
 }
 
+/** One program of an endpoint hook: `length` rules from `{program, 0}`. Length 0 = no program. */
+export interface ProgramRef {
+  program: number;
+  length: number;
+}
+
+/**
+ * The programs of one interface. Every interface has the two "normal" programs; the optional
+ * ones are absent (equivalently `{program: 0, length: 0}`, which is how backends read them back
+ * canonically: absent) when they do not apply. Length 0 means "no decision" wherever it occurs.
+ *
+ * Workloads: `ingress*` judges traffic to the pod, `egress*` traffic from it; `toHost` (optional)
+ * runs after the egress program allowed a new flow whose destination is the host itself
+ * (DefaultEndpointToHostAction compiled into rules).
+ *
+ * Host endpoints (flag HostEndpoint): `ingress*` / `egress*` are the normal programs, for traffic
+ * to / from the host itself; `untracked*` run first on every packet (allow = accept untracked),
+ * `preDnatIngress` on new flows arriving on the interface, `forward*` on new flows routed
+ * through it.
+ */
 export interface EndpointValue {
   /** Program evaluated for traffic to the endpoint (its ingress policy). */
   ingressProgram: number;
@@ -165,7 +194,68 @@ export interface EndpointValue {
   /** Rule counts, so the datapath can bound its loop. */
   ingressLength: number;
   egressLength: number;
+  untrackedIngress?: ProgramRef;
+  untrackedEgress?: ProgramRef;
+  preDnatIngress?: ProgramRef;
+  forwardIngress?: ProgramRef;
+  forwardEgress?: ProgramRef;
+  toHost?: ProgramRef;
 }
+
+/** The optional program hooks of an EndpointValue, in a fixed order. */
+export const ENDPOINT_HOOKS = ["untrackedIngress", "untrackedEgress", "preDnatIngress", "forwardIngress", "forwardEgress", "toHost"] as const;
+export type EndpointHook = (typeof ENDPOINT_HOOKS)[number];
+
+/** A hook's program, `{0, 0}` when absent. */
+export function endpointHook(value: EndpointValue, hook: EndpointHook): ProgramRef {
+  const ref = value[hook];
+  return ref ? { program: ref.program, length: ref.length } : { program: 0, length: 0 };
+}
+
+/**
+ * The canonical form of an endpoint value: hooks whose program and length are both 0 are
+ * dropped. Backends read values back in this form; two values are the same entry iff their
+ * canonical forms are equal (see endpointValuesEqual).
+ */
+export function canonicalEndpointValue(value: EndpointValue): EndpointValue {
+  const out: EndpointValue = {
+    ingressProgram: value.ingressProgram,
+    egressProgram: value.egressProgram,
+    flags: value.flags,
+    ingressLength: value.ingressLength,
+    egressLength: value.egressLength,
+  };
+  for (const hook of ENDPOINT_HOOKS) {
+    const ref = value[hook];
+    if (ref && (ref.program !== 0 || ref.length !== 0)) out[hook] = { program: ref.program, length: ref.length };
+  }
+  return out;
+}
+
+export function endpointValuesEqual(a: EndpointValue, b: EndpointValue): boolean {
+  if (a.ingressProgram !== b.ingressProgram || a.egressProgram !== b.egressProgram || a.flags !== b.flags) return false;
+  if (a.ingressLength !== b.ingressLength || a.egressLength !== b.egressLength) return false;
+  return ENDPOINT_HOOKS.every((hook) => {
+    const x = endpointHook(a, hook);
+    const y = endpointHook(b, hook);
+    return x.program === y.program && x.length === y.length;
+  });
+}
+
+/**
+ * Well-known sets: members the programmer writes into setMembers under fixed ids, for datapath
+ * decisions that are not policy rules. Felix IP sets and synthetic sets that hash to one of these
+ * ids lose it (the programmer claims them first) and report an error.
+ */
+export const WELL_KNOWN_SETS = {
+  /**
+   * Destinations kube-proxy may DNAT: Service cluster, external and load-balancer IPs and CIDRs.
+   * A workload's egress verdict for a new flow to one of them is decided after DNAT.
+   */
+  serviceNets: 0x7fff_fff1,
+  /** The host's own addresses (every interface, loopback prefixes included): "to the host". */
+  hostAddresses: 0x7fff_fff2,
+} as const;
 
 /** A kernel-style route owned by ptables (host mode) or a DPU forwarding entry. */
 export interface RouteKey {

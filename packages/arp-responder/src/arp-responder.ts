@@ -13,11 +13,13 @@ import { errorMessage } from "@ptables/api";
 import { EbpfBackend, type ArpSettings } from "@ptables/backend-ebpf";
 import {
   ServingStatus,
+  grpcLiveness,
   ptablesVersion,
   retryUntilDone,
   socketPaths,
   startAgentServer,
   type AgentServer,
+  type HealthReport,
   type Logger,
   type PtablesConfig,
 } from "@ptables/runtime";
@@ -55,6 +57,8 @@ export class ArpResponder {
   asserts = 0;
   /** Asserts that found the datapath different from what we want and rewrote it. */
   corrections = 0;
+  /** Asserts that could not read or write the settings. */
+  failures = 0;
   lastError: string | undefined;
   lastAssertAt: string | undefined;
 
@@ -86,6 +90,30 @@ export class ArpResponder {
     await this.server?.stop(1000);
   }
 
+  /** Why the agent has nothing to program (reference backend), if so. */
+  get notApplicableReason(): string | undefined {
+    return this.notApplicable;
+  }
+
+  /** Liveness: arp-responder.sock is served. */
+  liveness(): HealthReport {
+    return grpcLiveness(this.server);
+  }
+
+  /** Readiness: the datapath holds the gateway answer (or there is nothing to program). */
+  readiness(): HealthReport {
+    if (this.notApplicable) return { ok: true, detail: { arp: "not applicable", reason: this.notApplicable } };
+    const ok = this.programmed !== undefined && this.lastError === undefined;
+    return {
+      ok,
+      detail: {
+        arp: ok ? "programmed" : this.lastError ? "failing" : "waiting for the datapath",
+        ...(this.lastError ? { lastError: this.lastError } : {}),
+        ...(this.lastAssertAt ? { lastAssertAt: this.lastAssertAt } : {}),
+      },
+    };
+  }
+
   info(): Record<string, unknown> {
     const base = { backend: this.opts.config.backend, wanted: GATEWAY_ARP };
     if (this.notApplicable) return { ...base, arp: "not applicable", reason: this.notApplicable };
@@ -95,6 +123,7 @@ export class ArpResponder {
       programmed: this.programmed,
       asserts: this.asserts,
       corrections: this.corrections,
+      failures: this.failures,
       lastAssertAt: this.lastAssertAt,
       lastError: this.lastError,
       refreshSecs: this.opts.config.arpRefreshSecs,
@@ -119,6 +148,7 @@ export class ArpResponder {
       this.server?.health.setStatus(ARP_HEALTH, ServingStatus.SERVING);
       return held;
     } catch (err) {
+      this.failures++;
       this.lastError = errorMessage(err);
       this.opts.logger.error("cannot program the gateway ARP answer", { error: this.lastError });
       this.server?.health.setStatus(ARP_HEALTH, ServingStatus.NOT_SERVING);

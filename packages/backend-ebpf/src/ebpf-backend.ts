@@ -5,7 +5,7 @@
  * so what one process writes the others (and the datapath) see at once.
  */
 import { join } from "node:path";
-import { DROP_REASON_NAMES, PtablesError, type Backend, type Capabilities, type Counter, type DropReason, type Flow, type Tables } from "@ptables/api";
+import { DROP_REASON_NAMES, PtablesError, type Backend, type Capabilities, type Counter, type DropReason, type Flow, type HostInterface, type Tables } from "@ptables/api";
 import { ArpConfig } from "./arp-config";
 import { decodePerCpuCounter } from "./codec/counter-codec";
 import type { ConntrackTimeouts } from "./codec/config-codec";
@@ -17,10 +17,13 @@ import { openPinnedDatapath } from "./datapath/open-pinned";
 import { DatapathConfigStore } from "./datapath-config";
 import { PACKAGE_ROOT } from "./package-root";
 import { deleteFlows, listFlows } from "./flows";
+import { LinuxHostNetwork } from "./host-net/linux-host-network";
 import type { BpfMap } from "./native/bpf-map";
 import { removeBpfDir } from "./native/bpffs";
 import { TcHook, attachFilter, detachFilter, ifindexToName, listLinks, queryFilter } from "./native/tc";
-import { EndpointsTable } from "./tables/endpoints-table";
+import { EndpointsTable, entryPrograms } from "./tables/endpoints-table";
+import { decodeEndpoint } from "./codec/endpoint-codec";
+import { listHostInterfaces } from "./host-interfaces";
 import { NeighboursTable } from "./tables/neighbours-table";
 import { RoutesTable } from "./tables/routes-table";
 import { RuleCounterRefs } from "./tables/rule-counter-refs";
@@ -49,6 +52,8 @@ export const DEFAULT_OBJECT_PATH = join(PACKAGE_ROOT, "build", "ptables.bpf.o");
 export class EbpfBackend implements Backend {
   readonly name = "ebpf";
   readonly tables: Tables;
+  /** Tunnel devices, VXLAN FDB, NAT outgoing and interface sysctls in this network namespace. */
+  readonly hostNetwork = new LinuxHostNetwork();
   readonly bpfDir: string;
   readonly role: "owner" | "reader";
   /** The ARP responder's settings (pt_config). */
@@ -132,8 +137,14 @@ export class EbpfBackend implements Backend {
       ipv6: true,
       forwarding: true,
       conntrack: true,
+      hostEndpoints: true,
       description: `eBPF tc datapath (bpf_loop rule interpreter, own conntrack), pins in ${this.bpfDir}`,
     };
+  }
+
+  /** This network namespace's links and addresses (for host endpoints and the host-address set). */
+  hostInterfaces(): Promise<HostInterface[]> {
+    return listHostInterfaces();
   }
 
   async readRuleCounters(): Promise<Map<bigint, Counter>> {
@@ -175,7 +186,8 @@ export class EbpfBackend implements Backend {
 
   /**
    * Removes everything ptables created in this network namespace and bpf directory: its tc
-   * filters on every link, its routes and neighbours, and all pins (maps and programs).
+   * filters on every link, its routes and neighbours, its tunnel devices and NAT tables, and all
+   * pins (maps and programs).
    */
   async cleanup(): Promise<void> {
     if (this.role !== "owner") throw new PtablesError("cleanup: only the owner may remove the datapath");
@@ -190,15 +202,16 @@ export class EbpfBackend implements Backend {
       ...(await this.tables.neighbours.applyBatch([], neighbours.map(([key]) => key))),
     ];
     if (errors.length > 0) throw new PtablesError(`cleanup: ${errors.map((e) => e.message).join("; ")}`);
+    await this.hostNetwork.cleanup();
     await this.close();
     removeBpfDir(this.bpfDir);
   }
 
   /** The program fds (owner only), for BPF_PROG_TEST_RUN in tests and the bench. */
-  programFds(): { fromEp: number; toEp: number } {
+  programFds(): { fromEp: number; toEp: number; fromHost: number; toHost: number } {
     const programs = this.open_().programs;
     if (!programs) throw new PtablesError("program fds: only the owner loads programs");
-    return { fromEp: programs.fromEp.fd, toEp: programs.toEp.fd };
+    return { fromEp: programs.fromEp.fd, toEp: programs.toEp.fd, fromHost: programs.fromHost.fd, toHost: programs.toHost.fd };
   }
 
   /** Raw access to one map (tests, bench, diagnostics). */
@@ -209,19 +222,23 @@ export class EbpfBackend implements Backend {
   /**
    * Points the filters of every programmed endpoint at the programs just loaded. Unchanged
    * programs are the pinned ones already attached, so nothing happens; after an upgrade each
-   * filter is replaced in place (atomic for packets). Filters on links without an endpoint
-   * keep whatever program they run: it drops everything (NoEndpoint) over the same maps.
+   * filter is replaced in place (atomic for packets); workload entries get the workload
+   * programs, host entries the host programs. Filters on links without an endpoint keep
+   * whatever program they run: it drops everything (NoEndpoint) over the same maps.
    */
   private refreshFilters(): void {
     const programs = this.datapath!.programs!;
-    for (const key of this.datapath!.maps.endpoints.keys()) {
+    const endpoints = this.datapath!.maps.endpoints;
+    const value = Buffer.alloc(endpoints.valueSize);
+    for (const key of endpoints.keys()) {
       const ifindex = key.readUInt32LE(0);
       const ifname = ifindexToName(ifindex);
-      if (ifname === undefined) continue;
+      if (ifname === undefined || !endpoints.lookup(key, value)) continue;
+      const [fromProgram, toProgram] = entryPrograms(decodeEndpoint(value).flags, programs);
       const ingress = queryFilter(ifindex, ifname, TcHook.Ingress);
-      if (ingress !== undefined && ingress !== programs.fromEp.id) attachFilter(ifindex, ifname, TcHook.Ingress, programs.fromEp.fd);
+      if (ingress !== undefined && ingress !== fromProgram.id) attachFilter(ifindex, ifname, TcHook.Ingress, fromProgram.fd);
       const egress = queryFilter(ifindex, ifname, TcHook.Egress);
-      if (egress !== undefined && egress !== programs.toEp.id) attachFilter(ifindex, ifname, TcHook.Egress, programs.toEp.fd);
+      if (egress !== undefined && egress !== toProgram.id) attachFilter(ifindex, ifname, TcHook.Egress, toProgram.fd);
     }
   }
 

@@ -15,4 +15,6 @@ export { BpfError } from "./native/bpf-error";
 export { PT_TC_HANDLE, PT_TC_PRIORITY } from "./native/tc";
 export { ROUTE_PROTO } from "./tables/ip-command";
 export { ENDPOINT_FILTERS_MISSING } from "./tables/endpoints-table";
+export { LinuxHostNetwork, NAT_TABLE, TUNNEL_ALIAS_PREFIX, localHostSystem, tunnelOverhead } from "./host-net";
+export type { CommandResult, HostSystem } from "./host-net";
 export * as testing from "./testing";

@@ -2,7 +2,7 @@
  * What the reference DPU can hold. A table refuses a single entry (reported per entry, never
  * thrown) when it is malformed or over a limit; these checks say why, in words naming the field.
  */
-import { DpAction, DropReason, MAX_SET_REFS, type CompiledRule, type EndpointKey, type EndpointValue, type NeighbourKey, type NeighbourValue, type PortSetKey, type RouteKey, type RouteValue, type RuleKey, type SetMemberKey } from "@ptables/api";
+import { DpAction, DropReason, ENDPOINT_HOOKS, MAX_SET_REFS, type CompiledRule, type EndpointKey, type EndpointValue, type NeighbourKey, type NeighbourValue, type PortSetKey, type RouteKey, type RouteValue, type RuleKey, type SetMemberKey } from "@ptables/api";
 import { familyBits, parseCidr, parseIp, prefixMask } from "@ptables/policy-core";
 
 const isUint32 = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
@@ -57,6 +57,12 @@ export function checkEndpoint(key: EndpointKey, v: EndpointValue, maxRules: numb
   if (!isUint32(v.ingressProgram) || !isUint32(v.egressProgram)) return "program ids must be 32-bit ids";
   if (!inRange(v.ingressLength, maxRules) || !inRange(v.egressLength, maxRules)) return `program lengths must be 0..${maxRules}`;
   if (!isUint32(v.flags)) return `flags ${v.flags} are not a 32-bit value`;
+  for (const hook of ENDPOINT_HOOKS) {
+    const ref = v[hook];
+    if (ref === undefined) continue;
+    if (!isUint32(ref.program)) return `${hook}.program must be a 32-bit id`;
+    if (!inRange(ref.length, maxRules)) return `${hook}.length must be 0..${maxRules}`;
+  }
   return undefined;
 }
 

@@ -29,7 +29,8 @@ export const REFERENCE_DPU_CAPABILITIES: Capabilities = {
   ipv6: true,
   forwarding: false,
   conntrack: false,
-  description: "reference software DPU: in-memory tables judged by the table interpreter; no conntrack, no forwarding",
+  hostEndpoints: false,
+  description: "reference software DPU: in-memory tables judged by the table interpreter; no conntrack, no forwarding, no host endpoints",
 };
 
 export interface ReferenceDpuOptions {

@@ -1,6 +1,7 @@
 /**
  * A small command-line parser: `--name value`, `--name=value`, boolean flags, `--` to end
- * options, and a fixed number of positionals. Every error names the argument at fault.
+ * options, and a fixed number of positionals. Every error names the argument at fault. A lone
+ * `->` is a positional (the arrow of a packet in `ptablesctl trace`), not an option.
  */
 import { UsageError } from "./command";
 
@@ -22,7 +23,7 @@ export function parseArgs(args: readonly string[], spec: Record<string, OptionKi
     const arg = args[i];
     if (!onlyPositionals && arg === "--") {
       onlyPositionals = true;
-    } else if (!onlyPositionals && arg.startsWith("-") && arg !== "-") {
+    } else if (!onlyPositionals && arg.startsWith("-") && arg !== "-" && arg !== "->") {
       const match = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
       if (!match) throw new UsageError(arg, "unknown option (options start with --)");
       const [, name, inline] = match;

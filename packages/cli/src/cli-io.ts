@@ -25,3 +25,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** The command line itself was wrong. */
 export const EXIT_USAGE = 2;
+/** ptablesctl: an agent was not reachable over its socket. */
+export const EXIT_UNREACHABLE = 3;
+/** ptablesctl trace: the traced packet would be denied (the trace itself worked). */
+export const EXIT_DENIED = 4;

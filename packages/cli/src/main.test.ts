@@ -50,7 +50,7 @@ describe("ptables command line", () => {
   });
 
   const usageErrors: [string[], string][] = [
-    [["frobnicate"], "ptables: frobnicate: unknown command (expected one of: felix-play, help)"],
+    [["frobnicate"], "ptables: frobnicate: unknown command (expected one of: felix-play, cleanup, help)"],
     [["help", "nope"], "ptables help: nope: unknown command"],
     [["felix-play", "--bogus"], "ptables felix-play: --bogus: unknown option (expected --driver, --node, --duration, --json)"],
     [["felix-play", "-x"], "ptables felix-play: -x: unknown option"],

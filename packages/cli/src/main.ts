@@ -7,6 +7,7 @@ import type { CliIo } from "./cli-io";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo } from "./cli-io";
 import type { Command } from "./command";
 import { UsageError } from "./command";
+import { cleanupCommand } from "./cleanup";
 import { felixPlayCommand } from "./felix-play";
 
 const helpCommand: Command = {
@@ -25,7 +26,7 @@ const helpCommand: Command = {
 };
 
 /** Every `ptables` subcommand, in the order help lists them. */
-export const COMMANDS: readonly Command[] = [felixPlayCommand, helpCommand];
+export const COMMANDS: readonly Command[] = [felixPlayCommand, cleanupCommand("ptables"), helpCommand];
 
 function overview(): string[] {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -5,9 +5,9 @@
  */
 import * as path from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { FelixProxy } from "@ptables/felix-proxy";
+import { FelixProxy, startFelixProxyHttp } from "@ptables/felix-proxy";
 import type { FelixSessionEnd } from "@ptables/felix-proxy";
-import type { BackoffOptions, Logger, PtablesConfig } from "@ptables/runtime";
+import type { AgentHttpServer, BackoffOptions, Logger, PtablesConfig } from "@ptables/runtime";
 import { ChildSupervisor } from "./child-supervisor";
 
 /** The agents a standalone driver runs, in start order. */
@@ -46,11 +46,14 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     (name) => new ChildSupervisor({ name, script: agentScript(name), env: opts.env, logger, backoff: opts.restartBackoff }),
   );
   const proxy = new FelixProxy({ config, logger });
+  let http: AgentHttpServer | undefined;
   const stop = async (): Promise<void> => {
-    await Promise.all([proxy.stop(), ...supervisors.map((s) => s.stop())]);
+    await Promise.all([http?.stop(), proxy.stop(), ...supervisors.map((s) => s.stop())]);
   };
   try {
     await proxy.start();
+    // The in-process proxy answers on the felix-proxy port, as the daemon would.
+    http = await startFelixProxyHttp(proxy, config, logger);
   } catch (err) {
     await stop();
     throw err;

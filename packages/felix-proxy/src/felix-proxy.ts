@@ -13,12 +13,15 @@ import { workloadEndpointKey } from "@ptables/api";
 import { sync, type felix } from "@ptables/proto";
 import {
   ServingStatus,
+  grpcLiveness,
+  snakeCase,
   socketPaths,
   startAgentServer,
   ptablesVersion,
   countOpenSockets,
   type AgentServer,
   type BackoffOptions,
+  type HealthReport,
   type Logger,
   type PtablesConfig,
 } from "@ptables/runtime";
@@ -48,6 +51,8 @@ export interface FelixProxyInfo {
   felixConnections: number;
   programmerConnected: boolean;
   inSync: boolean;
+  /** The programmer has applied a state sent after Felix's InSync. */
+  programmedInSync: boolean;
   syncHeld: boolean;
   sentVersion: string;
   appliedVersion: string;
@@ -62,6 +67,18 @@ export interface FelixProxyInfo {
   endpointStatuses: Record<string, number>;
   processStatusReports: number;
   openSockets: number;
+}
+
+/** Totals and connection state for metrics (see counters()). */
+export interface FelixProxyCounters {
+  felixConnected: boolean;
+  felixInSync: boolean;
+  programmerConnected: boolean;
+  felixConnections: number;
+  protocolErrors: number;
+  framesSent: number;
+  snapshotsSent: number;
+  deltasSent: number;
 }
 
 /** Health name of the Felix -> programmer path: SERVING while Felix and the programmer are both connected. */
@@ -82,6 +99,9 @@ export class FelixProxy {
   private framesSentBefore = 0;
   private lastSessionEnd: FelixSessionEnd | undefined;
   private stopped = false;
+  /** Felix messages received, by payload (snake_case oneof name, "none" for an unknown one). */
+  private readonly framesByPayload: Record<string, number> = {};
+  private readonly programmedListeners = new Set<(seconds: number) => void>();
 
   constructor(private readonly opts: FelixProxyOptions) {
     this.logger = opts.logger;
@@ -95,7 +115,72 @@ export class FelixProxy {
       backoff: opts.backoff,
       onResponse: (res) => this.statuses.onProgrammerStatuses(res.statuses),
       onConnectionChange: (up) => this.updateHealth(up),
+      onProgrammed: (seconds) => {
+        for (const listener of this.programmedListeners) listener(seconds);
+      },
     });
+  }
+
+  /** Calls `listener` with the seconds from each Felix frame batch to its programmed state. */
+  onProgrammed(listener: (seconds: number) => void): void {
+    this.programmedListeners.add(listener);
+  }
+
+  /** The proxy's running totals and connection state: cheap, for metrics. */
+  counters(): FelixProxyCounters {
+    const s = this.session;
+    return {
+      felixConnected: s?.isOpen ?? false,
+      felixInSync: this.state.inSync(),
+      programmerConnected: this.programmer.connected,
+      felixConnections: this.connections,
+      protocolErrors: this.protocolErrors,
+      framesSent: this.framesSentBefore + (s?.framesSent ?? 0),
+      snapshotsSent: this.programmer.snapshotsSent,
+      deltasSent: this.programmer.deltasSent,
+    };
+  }
+
+  /** Felix messages received since start, by payload type (a copy). */
+  framesReceivedByPayload(): Record<string, number> {
+    return { ...this.framesByPayload };
+  }
+
+  /** Unimplemented Felix payloads received since start, by type (a copy). */
+  unimplementedPayloads(): Record<string, number> {
+    return { ...this.state.store.unimplementedCounts };
+  }
+
+  /** Valid objects in the desired state by kind, and how many are in error. */
+  objectCounts(): Record<string, number> {
+    return this.state.objectCounts();
+  }
+
+  /** Endpoint statuses last reported to Felix, by status. */
+  endpointStatusCounts(): Record<string, number> {
+    return this.statuses.counts();
+  }
+
+  /** Liveness: the event loop answers (implied by being asked) and felix-proxy.sock is served. */
+  liveness(): HealthReport {
+    if (this.opts.serveAgentSocket === false) return { ok: !this.stopped, detail: { grpc: "not served (in-process proxy without felix-proxy.sock)" } };
+    return grpcLiveness(this.agentServer);
+  }
+
+  /**
+   * Readiness: Felix is connected and has sent InSync, the programmer is connected and has
+   * applied a complete state, so the datapath enforces what Felix computed.
+   */
+  readiness(): HealthReport {
+    const detail = {
+      felixConnected: this.session?.isOpen ?? false,
+      felixInSync: this.state.inSync(),
+      programmerConnected: this.programmer.connected,
+      programmedInSync: this.programmer.programmedInSync,
+      sentVersion: this.programmer.sentVersion.toString(),
+      appliedVersion: this.programmer.appliedVersion.toString(),
+    };
+    return { ok: detail.felixConnected && detail.felixInSync && detail.programmerConnected && detail.programmedInSync, detail };
   }
 
   /** Starts the programmer stream and (unless disabled) the felix-proxy.sock server. */
@@ -179,6 +264,7 @@ export class FelixProxy {
       felixConnections: this.connections,
       programmerConnected: this.programmer.connected,
       inSync: this.state.inSync(),
+      programmedInSync: this.programmer.programmedInSync,
       syncHeld: this.programmer.isHeld,
       sentVersion: this.programmer.sentVersion.toString(),
       appliedVersion: this.programmer.appliedVersion.toString(),
@@ -197,6 +283,8 @@ export class FelixProxy {
   }
 
   private onFelixMessage(msg: felix.ToDataplane): void {
+    const payloadType = msg.payload ? snakeCase(msg.payload.$case) : "none";
+    this.framesByPayload[payloadType] = (this.framesByPayload[payloadType] ?? 0) + 1;
     const result = this.state.apply(msg);
     const p = msg.payload;
     if (p?.$case === "configUpdate") this.processStatus?.configure(this.state.reportingIntervalSecs());

@@ -3,7 +3,9 @@
  * endpoint and process status back to Felix.
  */
 export { FelixProxy, FELIX_PROXY_SERVICE_HEALTH } from "./felix-proxy";
-export type { FelixProxyInfo, FelixProxyOptions } from "./felix-proxy";
+export type { FelixProxyCounters, FelixProxyInfo, FelixProxyOptions } from "./felix-proxy";
+export { registerFelixProxyMetrics, startFelixProxyHttp } from "./metrics";
+export { ProgramLatency } from "./program-latency";
 export { FelixListener } from "./felix-listener";
 export { FelixSession } from "./felix-session";
 export type { FelixSessionEnd, FelixSessionOptions } from "./felix-session";

@@ -7,6 +7,7 @@
 import { sync } from "@ptables/proto";
 import { ResilientStream, createPeerClient, type BackoffOptions, type Logger } from "@ptables/runtime";
 import type { model } from "@ptables/proto";
+import { ProgramLatency } from "./program-latency";
 
 /** What a snapshot is built from: the current desired state and whether Felix is in sync. */
 export interface SyncSource {
@@ -22,6 +23,8 @@ export interface ProgrammerSyncOptions {
   /** Called with every SyncResponse (statuses, applied version). */
   onResponse: (res: sync.SyncResponse) => void;
   onConnectionChange?: (connected: boolean) => void;
+  /** Called with the seconds from a Felix frame to the response saying its changes are programmed. */
+  onProgrammed?: (seconds: number) => void;
   /** How long changes are collected into one Delta (default 5 ms). */
   coalesceMs?: number;
   backoff?: BackoffOptions;
@@ -37,6 +40,9 @@ export class ProgrammerSync {
   private lastSentInSync: boolean | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private held = false;
+  /** Version of the first message on the current stream that said Felix is in sync. */
+  private inSyncVersion: bigint | undefined;
+  private readonly latency = new ProgramLatency();
   private readonly coalesceMs: number;
   /** Highest version the programmer said it applied. */
   appliedVersion = 0n;
@@ -56,6 +62,7 @@ export class ProgrammerSync {
       },
       onMessage: (res) => {
         if (res.appliedVersion > this.appliedVersion) this.appliedVersion = res.appliedVersion;
+        for (const seconds of this.latency.applied(res.appliedVersion)) this.opts.onProgrammed?.(seconds);
         this.opts.onResponse(res);
       },
       onDisconnect: () => this.opts.onConnectionChange?.(false),
@@ -71,6 +78,14 @@ export class ProgrammerSync {
   /** The last version sent (snapshot or delta). */
   get sentVersion(): bigint {
     return this.version;
+  }
+
+  /**
+   * Whether the programmer has applied a complete state: a version sent after Felix's InSync on
+   * the current stream. False while disconnected and until then.
+   */
+  get programmedInSync(): boolean {
+    return this.stream.connected && this.inSyncVersion !== undefined && this.appliedVersion >= this.inSyncVersion;
   }
 
   start(): void {
@@ -99,7 +114,10 @@ export class ProgrammerSync {
 
   /** Queues changes (already applied to the source) for the next Delta. */
   queue(changes: readonly sync.Change[], inSync: boolean): void {
+    // A held proxy (a new Felix connection replaying its state) is not called at all: that
+    // replay is a resync, not a change, and is not timed.
     if (this.held) return;
+    if (changes.length > 0) this.latency.received();
     for (const c of changes) this.pending.push(c);
     this.pendingInSync = inSync;
     const inSyncChanged = this.lastSentInSync !== undefined && this.lastSentInSync !== inSync;
@@ -120,6 +138,8 @@ export class ProgrammerSync {
     this.pending = [];
     const version = ++this.version;
     this.stream.write({ msg: { $case: "delta", value: { version, changes, inSync: this.pendingInSync } } });
+    this.latency.sent(version);
+    if (this.pendingInSync) this.inSyncVersion ??= version;
     this.lastSentInSync = this.pendingInSync;
     this.deltasSent++;
     this.opts.logger.debug("delta sent", { version, changes: changes.length, inSync: this.pendingInSync });
@@ -139,6 +159,8 @@ export class ProgrammerSync {
     const version = ++this.version;
     const inSync = this.opts.source.inSync();
     this.stream.write({ msg: { $case: "snapshot", value: { version, state: this.opts.source.state(), inSync } } });
+    this.latency.sent(version);
+    this.inSyncVersion = inSync ? version : undefined;
     this.lastSentInSync = inSync;
     this.snapshotsSent++;
     this.opts.logger.info("snapshot sent", { version, inSync });

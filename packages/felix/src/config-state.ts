@@ -16,6 +16,8 @@ export class ConfigState {
 
   apply(update: felix.ConfigUpdate, out: ApplyOutput): void {
     const { config, settings, problems } = configFromFelix(update.config);
+    // Service nets come from other payloads (setServiceNets), not from ConfigUpdate.
+    config.serviceNets = this.config.serviceNets;
     this.settings = settings;
     const current = new Map(problems.map((p) => [p.key, p.reason]));
     for (const key of this.problems.keys()) {
@@ -26,6 +28,13 @@ export class ConfigState {
     if (JSON.stringify(config) === JSON.stringify(this.config)) return;
     this.config = config;
     out.changes.push({ change: { $case: "config", value: config } });
+  }
+
+  /** Replaces the Service destinations (service-nets.ts); a change is a config change. */
+  setServiceNets(nets: string[], out: ApplyOutput): void {
+    if (JSON.stringify(nets) === JSON.stringify(this.config.serviceNets)) return;
+    this.config = { ...this.config, serviceNets: nets };
+    out.changes.push({ change: { $case: "config", value: this.config } });
   }
 
   /** Parameters currently unusable, as errors of kind UNSPECIFIED with id "config:<key>". */

@@ -20,6 +20,10 @@ describe("configFromFelix", () => {
       FelixHostname: "node-1.example",
       ReportingIntervalSecs: "2.5",
       IptablesMarkMask: "0xffff0000",
+      VXLANMTUV6: "1380",
+      IpInIpMtu: "1480",
+      programclusterroutes: "enabledipiponly",
+      RouteRefreshInterval: "1m30.5s",
     });
     expect(problems).toEqual([]);
     expect(config).toEqual({
@@ -33,6 +37,11 @@ describe("configFromFelix", () => {
       allowVxlanPacketsFromWorkloads: true,
       allowIpipPacketsFromWorkloads: false,
       hostname: "node-1.example",
+      vxlanMtuV6: 1380,
+      ipipMtu: 1480,
+      programClusterRoutes: "EnabledIPIPOnly",
+      routeRefreshIntervalSecs: 91,
+      serviceNets: [],
     });
     expect(settings).toEqual({ reportingIntervalSecs: 2.5, hostname: "node-1.example" });
   });
@@ -49,6 +58,10 @@ describe("configFromFelix", () => {
     ["AllowVXLANPacketsFromWorkloads", "maybe"],
     ["FelixHostname", "bad host"],
     ["ReportingIntervalSecs", "soon"],
+    ["ProgramClusterRoutes", "BIRD"],
+    ["RouteRefreshInterval", "90 seconds"],
+    ["RouteRefreshInterval", "25h"],
+    ["IpInIpMtu", "-1"],
   ])("a bad %s (%j) keeps the default and is reported", (key, value) => {
     const { config, settings, problems } = configFromFelix({ [key]: value });
     expect(config).toEqual(defaultDataplaneConfig());
@@ -64,6 +77,13 @@ describe("configFromFelix", () => {
       settings: defaultFelixSettings(),
       problems: [],
     });
+  });
+
+  test("RouteRefreshInterval takes plain seconds or a Go duration", () => {
+    expect(configFromFelix({ RouteRefreshInterval: "0" }).config.routeRefreshIntervalSecs).toBe(0);
+    expect(configFromFelix({ RouteRefreshInterval: "30" }).config.routeRefreshIntervalSecs).toBe(30);
+    expect(configFromFelix({ RouteRefreshInterval: "2m" }).config.routeRefreshIntervalSecs).toBe(120);
+    expect(configFromFelix({ RouteRefreshInterval: "1500ms" }).config.routeRefreshIntervalSecs).toBe(2);
   });
 
   test("one bad key does not affect the others", () => {

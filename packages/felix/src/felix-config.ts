@@ -47,6 +47,10 @@ const PARAMETERS: ReadonlyArray<[string, (value: string, target: Target, path: s
   ["VXLANPort", (v, t, p) => (t.config.vxlanPort = integer(v, p, 1, 65535))],
   ["VXLANVNI", (v, t, p) => (t.config.vxlanVni = integer(v, p, 0, 0xffffff))],
   ["VXLANMTU", (v, t, p) => (t.config.vxlanMtu = integer(v, p, 0, 65535))],
+  ["VXLANMTUV6", (v, t, p) => (t.config.vxlanMtuV6 = integer(v, p, 0, 65535))],
+  ["IpInIpMtu", (v, t, p) => (t.config.ipipMtu = integer(v, p, 0, 65535))],
+  ["ProgramClusterRoutes", (v, t, p) => (t.config.programClusterRoutes = clusterRoutes(v, p))],
+  ["RouteRefreshInterval", (v, t, p) => (t.config.routeRefreshIntervalSecs = wholeSeconds(v, p))],
   ["AllowVXLANPacketsFromWorkloads", (v, t, p) => (t.config.allowVxlanPacketsFromWorkloads = bool(v, p))],
   ["AllowIPIPPacketsFromWorkloads", (v, t, p) => (t.config.allowIpipPacketsFromWorkloads = bool(v, p))],
   ["FelixHostname", (v, t, p) => (t.config.hostname = t.settings.hostname = hostname(v, p))],
@@ -117,6 +121,32 @@ function seconds(value: string, path: string): number {
   const n = Number(text);
   if (text === "" || !Number.isFinite(n) || n < 0) throw bad(path, value, "a non-negative number of seconds");
   return n;
+}
+
+/** Felix's ProgramClusterRoutes values, matched case-insensitively and kept in Felix's spelling. */
+const CLUSTER_ROUTE_MODES = ["Disabled", "EnabledIPIPOnly", "EnabledNoEncapOnly", "Enabled"];
+
+function clusterRoutes(value: string, path: string): string {
+  const found = CLUSTER_ROUTE_MODES.find((m) => m.toLowerCase() === value.trim().toLowerCase());
+  if (!found) throw bad(path, value, `one of ${CLUSTER_ROUTE_MODES.join(", ")}`);
+  return found;
+}
+
+const DURATION_UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+
+/** A Go duration ("90s", "1m30s", "500ms") or a plain number of seconds, rounded up to whole seconds. */
+function wholeSeconds(value: string, path: string): number {
+  const text = value.trim();
+  let total: number;
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    total = Number(text);
+  } else {
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) throw bad(path, value, "a duration such as 90s or 1m30s");
+    total = parts.reduce((sum, p) => sum + Number(p[1]) * DURATION_UNIT_SECONDS[p[2]!]!, 0);
+  }
+  if (total > 86_400) throw bad(path, value, "a duration from 0s to 24h");
+  return Math.ceil(total);
 }
 
 function hostname(value: string, path: string): string {

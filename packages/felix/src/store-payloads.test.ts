@@ -196,6 +196,12 @@ const EXPECTED_STATE: DesiredState = {
     allowVxlanPacketsFromWorkloads: true,
     allowIpipPacketsFromWorkloads: true,
     hostname: "node1",
+    vxlanMtuV6: 0,
+    ipipMtu: 0,
+    programClusterRoutes: "Disabled",
+    routeRefreshIntervalSecs: 90,
+    // From service_update (its cluster IP) and global_bgp_config_update (the cluster CIDR).
+    serviceNets: ["10.96.0.0/12", "10.96.0.10/32"],
   },
   ipSets: [
     { id: "s:a", type: IpSetType.IP_SET_TYPE_NET, members: ["10.0.0.0/24", "fd00::1/128", "10.1.0.1/32"] },
@@ -322,7 +328,10 @@ describe.each(ORDERS)("every ToDataplane payload, %s field order", (order) => {
       ["host"],
       ["ipamPool"],
       ["encapsulation"],
-      [], [], [], [], [], [], // not programmed yet
+      [], [], // not programmed yet
+      ["config"], // the Service's cluster IP joins serviceNets
+      [], [], // not programmed yet
+      ["config"], // so does the BGP service cluster CIDR
       [],
     ]);
     expect(results[3].changes[0].change).toEqual({ $case: "ipSetDelta", value: { id: "s:a", added: ["10.1.0.1/32"], removed: ["10.9.9.9/32"] } });
@@ -373,7 +382,7 @@ describe.each(ORDERS)("every ToDataplane payload, %s field order", (order) => {
       [], [],
       [{ change: { $case: "removeHost", value: "node2" } }],
       [{ change: { $case: "removeIpamPool", value: "10.65.0.0-16" } }],
-      [],
+      [{ change: { $case: "config", value: { ...EXPECTED_STATE.config!, serviceNets: ["10.96.0.0/12"] } } }],
     ]);
     const state = store.snapshot();
     for (const list of [state.ipSets, state.policies, state.profiles, state.workloadEndpoints, state.hostEndpoints, state.routes, state.vteps, state.hosts, state.ipamPools]) {

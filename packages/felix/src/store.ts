@@ -24,6 +24,10 @@ import { IpSetMembers } from "./ip-set-members";
 import { ObjectGraph } from "./object-graph";
 import { objectRef, type ApplyOutput, type Converted, type ObjectError, type ObjectKindName, type ObjectRef } from "./object-kinds";
 import { UnimplementedPayloads, isUnimplementedPayload, type UnimplementedState } from "./unimplemented-payloads";
+import { serviceNetsOf } from "./service-nets";
+
+/** Payloads whose Service addresses feed DataplaneConfig.serviceNets (service-nets.ts). */
+const SERVICE_NET_PAYLOADS: ReadonlySet<string> = new Set(["serviceUpdate", "serviceRemove", "globalBgpConfigUpdate"]);
 
 type Payload = NonNullable<felix.ToDataplane["payload"]>;
 
@@ -170,6 +174,11 @@ export class DesiredStateStore {
   private dispatch(payload: Payload, out: ApplyOutput): void {
     if (isUnimplementedPayload(payload)) {
       this.unimplemented.apply(payload);
+      if (SERVICE_NET_PAYLOADS.has(payload.$case)) {
+        this.countUnimplemented(payload.$case, `felix ${payload.$case}: only its Service addresses are used (DataplaneConfig.serviceNets); kube-proxy does the NAT (logged once)`);
+        this.updateServiceNets(out);
+        return;
+      }
       this.countUnimplemented(payload.$case, `felix ${payload.$case}: not implemented in the datapath yet; kept but not programmed (logged once)`);
       return;
     }
@@ -318,6 +327,19 @@ export class DesiredStateStore {
     }
     this.hostMetadata.set(hostname, sources);
     this.graph.set("host", hostname, mergeHostMetadata(hostname, sources), out);
+  }
+
+  /** Recomputes the Service destinations after a Service or BGP config change. */
+  private updateServiceNets(out: ApplyOutput): void {
+    const { nets, skipped } = serviceNetsOf(this.unimplemented.state);
+    for (const entry of skipped) this.warnOnce(`service-net:${entry}`, `felix ${entry} is not an address or CIDR; not treated as a Service destination`);
+    this.configState.setServiceNets(nets, out);
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.logged.has(key)) return;
+    this.logged.add(key);
+    this.options.logger?.warn(message);
   }
 
   private countUnimplemented(kind: string, message: string): void {

@@ -37,11 +37,13 @@ export interface ScanResult {
   durationMs: number;
 }
 
-/** Counts shown in Info; `active`, `byProtocol` and `byState` are as of the last scan. */
+/** Counts shown in Info; `active` and the `by*` counts are as of the last scan. */
 export interface FlowCounts {
   active: number;
   byProtocol: Record<string, number>;
   byState: Record<string, number>;
+  /** Flows by protocol and state together ("tcp/established"), for metrics. */
+  byProtocolAndState: Record<string, number>;
   /** Flows first seen by a scan (not counting those already there at start-up). */
   created: number;
   /** Flows already present when the daemon started. */
@@ -59,7 +61,7 @@ export class FlowAger {
   private known = new Map<string, Flow>();
   private firstScan = true;
   private readonly nowNs: () => bigint;
-  private readonly counts: FlowCounts = { active: 0, byProtocol: {}, byState: {}, created: 0, adopted: 0, expired: 0, vanished: 0, scans: 0, failedScans: 0 };
+  private readonly counts: FlowCounts = { active: 0, byProtocol: {}, byState: {}, byProtocolAndState: {}, created: 0, adopted: 0, expired: 0, vanished: 0, scans: 0, failedScans: 0 };
   lastScan: ScanResult | undefined;
   lastError: string | undefined;
 
@@ -137,14 +139,17 @@ export class FlowAger {
   private recount(): void {
     const byProtocol: Record<string, number> = {};
     const byState: Record<string, number> = {};
+    const both: Record<string, number> = {};
     for (const flow of this.known.values()) {
       const p = protoName(flow.proto);
       byProtocol[p] = (byProtocol[p] ?? 0) + 1;
       byState[flow.state] = (byState[flow.state] ?? 0) + 1;
+      both[`${p}/${flow.state}`] = (both[`${p}/${flow.state}`] ?? 0) + 1;
     }
     this.counts.active = this.known.size;
     this.counts.byProtocol = byProtocol;
     this.counts.byState = byState;
+    this.counts.byProtocolAndState = both;
   }
 
   private async offer(flow: Flow): Promise<void> {

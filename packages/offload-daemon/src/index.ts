@@ -9,5 +9,7 @@ export { flowClass, flowKey, protoName } from "./flow-classes";
 export type { FlowClass } from "./flow-classes";
 export { FlowLog } from "./flow-log";
 export type { FlowEvent } from "./flow-log";
-export { FLOW_AGEING_HEALTH, OffloadDaemon } from "./offload-daemon";
+export { FLOW_AGEING_HEALTH, FLOWS_SERVICE_NAME, OffloadDaemon } from "./offload-daemon";
+export { DEFAULT_FLOW_LIST_LIMIT, MAX_FLOW_LIST_LIMIT, flowView, listFlows } from "./flow-list";
+export { registerOffloadDaemonMetrics, startOffloadDaemonHttp } from "./metrics";
 export type { OffloadDaemonOptions } from "./offload-daemon";

@@ -6,26 +6,33 @@
  * A backend without its own conntrack (the reference DPU judges every packet afresh) has no
  * flows to age; the daemon then says so in Info and does nothing else.
  */
-import type { Backend } from "@ptables/api";
+import { errorMessage, type Backend } from "@ptables/api";
+import { agent } from "@ptables/proto";
 import { EbpfBackend } from "@ptables/backend-ebpf";
 import { REFERENCE_DPU_CAPABILITIES } from "@ptables/backend-ref";
 import {
+  GrpcStatus,
   ServingStatus,
   createLogger,
+  grpcLiveness,
   ptablesVersion,
   retryUntilDone,
   socketPaths,
   startAgentServer,
   type AgentServer,
+  type HealthReport,
   type Logger,
   type PtablesConfig,
 } from "@ptables/runtime";
 import type { FastPath } from "./fast-path";
-import { FlowAger, type FlowTable } from "./flow-ager";
+import { FlowAger, type FlowCounts, type FlowTable, type ScanResult } from "./flow-ager";
+import { listFlows } from "./flow-list";
 import { FlowLog } from "./flow-log";
 
 /** Health name of the flow-ageing function (SERVING once scans run). */
 export const FLOW_AGEING_HEALTH = "ptables.offload-daemon.FlowAgeing";
+/** The flow listing service (ptablesctl flows). */
+export const FLOWS_SERVICE_NAME = "ptables.agent.v1.Flows";
 
 /** Options of OffloadDaemon. */
 export interface OffloadDaemonOptions {
@@ -42,10 +49,12 @@ export interface OffloadDaemonOptions {
 export class OffloadDaemon {
   private server: AgentServer | undefined;
   private ager: FlowAger | undefined;
-  private flowLog: FlowLog;
+  private table: FlowTable | undefined;
+  private readonly flowLog: FlowLog;
+  private readonly scanListeners = new Set<(ok: boolean, durationMs: number) => void>();
   private backend: Backend | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private scanning: Promise<unknown> | undefined;
+  private scanning: Promise<ScanResult | undefined> | undefined;
   private stopped = false;
   private notApplicable: string | undefined;
 
@@ -61,14 +70,17 @@ export class OffloadDaemon {
       agentName: "offload-daemon",
       version: ptablesVersion(),
       info: () => this.info(),
+      services: [{ name: FLOWS_SERVICE_NAME, definition: agent.FlowsService, implementation: this.flowsService() }],
       logger,
     });
-    this.server.health.setStatus(FLOW_AGEING_HEALTH, ServingStatus.NOT_SERVING);
     if (!this.opts.table && config.backend === "reference" && !REFERENCE_DPU_CAPABILITIES.conntrack) {
+      // Not registered at all (a health check of it is NOT_FOUND, as the ARP responder's is):
+      // a function that does not apply is neither serving nor failing.
       this.notApplicable = "the reference DPU keeps no conntrack (it judges every packet on its own), so there are no flows to age";
       logger.info("flow ageing not applicable", { backend: config.backend, reason: this.notApplicable });
       return;
     }
+    this.server.health.setStatus(FLOW_AGEING_HEALTH, ServingStatus.NOT_SERVING);
     void this.openAndRun();
   }
 
@@ -79,6 +91,47 @@ export class OffloadDaemon {
     await this.scanning;
     await this.backend?.close();
     await this.server?.stop(1000);
+  }
+
+  /** Calls `listener` after every scan: whether it worked and how long it took. */
+  onScan(listener: (ok: boolean, durationMs: number) => void): void {
+    this.scanListeners.add(listener);
+  }
+
+  /** Flow counts as of the last scan (undefined before the first). */
+  flowCounts(): FlowCounts | undefined {
+    return this.ager?.snapshot();
+  }
+
+  /** Flow-log lines written and suppressed by the rate limit. */
+  flowLogCounts(): { written: number; suppressed: number } {
+    return { written: this.flowLog.written, suppressed: this.flowLog.suppressed };
+  }
+
+  /** Why there are no flows to age (reference backend), if so. */
+  get notApplicableReason(): string | undefined {
+    return this.notApplicable;
+  }
+
+  /** Liveness: offload-daemon.sock is served. */
+  liveness(): HealthReport {
+    return grpcLiveness(this.server);
+  }
+
+  /** Readiness: the last flow scan worked (or there are no flows to age). */
+  readiness(): HealthReport {
+    if (this.notApplicable) return { ok: true, detail: { flowAgeing: "not applicable", reason: this.notApplicable } };
+    const last = this.ager?.lastScan;
+    const error = this.ager?.lastError;
+    const ok = last !== undefined && error === undefined;
+    return {
+      ok,
+      detail: {
+        flowAgeing: ok ? "running" : error ? "failing" : "waiting for the datapath",
+        ...(last ? { lastScanAt: last.at, flows: last.flows } : {}),
+        ...(error ? { lastError: error } : {}),
+      },
+    };
   }
 
   info(): Record<string, unknown> {
@@ -121,17 +174,33 @@ export class OffloadDaemon {
       this.backend = backend;
       table = backend;
     }
+    this.table = table;
     this.ager = new FlowAger({ table, timeouts: config.flowTimeouts, flowLog: this.flowLog, logger, fastPath: this.opts.fastPath });
     await this.scanLoop();
   }
 
   private async scanLoop(): Promise<void> {
     if (this.stopped || !this.ager) return;
+    const started = performance.now();
     this.scanning = this.ager.scan();
     const result = await this.scanning;
     this.scanning = undefined;
+    for (const listener of this.scanListeners) listener(result !== undefined, result?.durationMs ?? performance.now() - started);
     this.server?.health.setStatus(FLOW_AGEING_HEALTH, result ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     if (this.stopped) return;
     this.timer = setTimeout(() => void this.scanLoop(), this.opts.config.flowScanSecs * 1000);
+  }
+
+  private flowsService(): agent.FlowsServer {
+    return {
+      listFlows: (call, callback) => {
+        if (this.notApplicable) return callback(null, { flows: [], truncated: false, note: this.notApplicable });
+        if (!this.table) return callback(null, { flows: [], truncated: false, note: "waiting for the datapath's pinned maps" });
+        listFlows(this.table, call.request.limit).then(
+          (res) => callback(null, res),
+          (err: unknown) => callback({ code: GrpcStatus.INTERNAL, details: `list flows: ${errorMessage(err)}` }),
+        );
+      },
+    };
   }
 }

@@ -5,10 +5,10 @@
  * dependency on the compiler is one list of functions rather than imports scattered around.
  */
 import * as core from "@ptables/policy-core";
-import type { Capabilities, CompiledRule, IpSet, PortRange, PortSetKey, SetMemberKey, WorkloadEndpoint } from "@ptables/api";
-import type { CompiledProgram, CounterInfo, Direction, PolicyLookup } from "@ptables/policy-core";
+import type { Capabilities, CompiledRule, HostEndpoint, IpSet, PortRange, PortSetKey, SetMemberKey, WorkloadEndpoint } from "@ptables/api";
+import type { CompiledProgram, CounterInfo, Direction, FailsafeMode, FailsafePort, HostEndpointPrograms, PolicyLookup } from "@ptables/policy-core";
 
-export type { CompiledProgram, Direction, PolicyLookup };
+export type { CompiledProgram, Direction, FailsafePort, HostEndpointPrograms, PolicyLookup };
 /** Who a rule counter belongs to (policy or profile, tier, rule), for State and flow logs. */
 export type CounterOwner = CounterInfo;
 
@@ -17,6 +17,12 @@ export const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
 export interface PolicyCompiler {
   /** Throws ValidationError / NotSupportedError when the endpoint's policy cannot be compiled. */
   compileWorkloadProgram(ep: WorkloadEndpoint, direction: Direction, lookup: PolicyLookup, caps: Capabilities): CompiledProgram;
+  /** Every hook of a host endpoint; throws like compileWorkloadProgram. */
+  compileHostEndpointPrograms(hep: HostEndpoint, lookup: PolicyLookup, caps: Capabilities): HostEndpointPrograms;
+  /** `program` with the failsafe ports' rules in front (allow, or skip the rest of the program). */
+  withFailsafes(program: CompiledProgram, ports: readonly FailsafePort[], mode: FailsafeMode): CompiledProgram;
+  /** DefaultEndpointToHostAction as a program (RETURN runs `returnProgram` if given). */
+  endpointToHostProgram(action: string, returnProgram?: CompiledProgram): CompiledProgram;
   ipSetNumericId(felixId: string): number;
   programId(ifname: string, direction: Direction, slot: 0 | 1): number;
   ipSetMemberKeys(setId: number, set: IpSet): SetMemberKey[];
@@ -31,6 +37,9 @@ export interface PolicyCompiler {
 /** The real compiler. */
 export const policyCoreCompiler: PolicyCompiler = {
   compileWorkloadProgram: core.compileWorkloadProgram,
+  compileHostEndpointPrograms: core.compileHostEndpointPrograms,
+  withFailsafes: core.withFailsafes,
+  endpointToHostProgram: core.endpointToHostProgram,
   ipSetNumericId: core.ipSetNumericId,
   programId: core.programId,
   ipSetMemberKeys: core.ipSetMemberKeys,

@@ -6,7 +6,7 @@
  */
 import { sync } from "@ptables/proto";
 import type { Backend } from "@ptables/api";
-import { ptablesVersion, socketPaths, startAgentServer, type AgentServer, type Logger, type PtablesConfig } from "@ptables/runtime";
+import { grpcLiveness, ptablesVersion, socketPaths, startAgentServer, type AgentServer, type HealthReport, type Logger, type PtablesConfig } from "@ptables/runtime";
 import type { PolicyCompiler } from "./compiler";
 import { Programmer } from "./programmer";
 import { PolicyProgrammerService } from "./service";
@@ -25,6 +25,10 @@ export interface RunningPolicyProgrammer {
   readonly programmer: Programmer;
   readonly service: PolicyProgrammerService;
   readonly server: AgentServer;
+  /** Liveness: the gRPC server still serves policy-programmer.sock. */
+  liveness(): HealthReport;
+  /** Readiness: the backend is open and the last apply succeeded (or one is running now). */
+  readiness(): HealthReport;
   /** Graceful stop: ends the Sync stream, lets a running apply finish, closes the backend. */
   stop(): Promise<void>;
 }
@@ -54,6 +58,8 @@ export async function startPolicyProgrammer(opts: PolicyProgrammerDaemonOptions)
     programmer,
     service,
     server,
+    liveness: () => grpcLiveness(server),
+    readiness: () => readiness(programmer, service, stopping === undefined),
     stop: () =>
       (stopping ??= (async () => {
         await service.stop();
@@ -61,6 +67,23 @@ export async function startPolicyProgrammer(opts: PolicyProgrammerDaemonOptions)
         await backend.close();
       })()),
   };
+}
+
+/**
+ * Ready while the backend is open and the datapath follows the model: the last apply did not
+ * fail as a whole, or a new attempt is running. Before the first Sync there is nothing to
+ * follow yet, which is ready too (the proxy's readiness covers "in sync with Felix").
+ */
+function readiness(p: Programmer, service: PolicyProgrammerService, backendOpen: boolean): HealthReport {
+  const last = p.lastApply;
+  const detail = {
+    backend: p.backend.name,
+    backendOpen,
+    syncConnected: service.syncConnected,
+    applying: p.isApplying,
+    lastApply: last ? { version: last.version.toString(), ok: last.error === undefined, ...(last.error !== undefined ? { error: last.error } : {}) } : null,
+  };
+  return { ok: backendOpen && (p.isApplying || !last || last.error === undefined), detail };
 }
 
 /** What Info reports: versions, sync state, last apply and status counts. */

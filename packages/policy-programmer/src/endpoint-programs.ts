@@ -57,7 +57,8 @@ export function chooseEndpointPrograms(ep: WorkloadEndpoint, deps: EndpointProgr
   };
 }
 
-function holdProblem(p: CompiledProgram, dir: string, deps: EndpointProgramDeps): string | undefined {
+/** Why a compiled program cannot be held (too long, an IP set in error); undefined if it can. */
+export function holdProblem(p: CompiledProgram, dir: string, deps: EndpointProgramDeps): string | undefined {
   const max = deps.caps.maxRulesPerProgram;
   if (p.rules.length > max) return `${dir} program has ${p.rules.length} rules; the backend holds at most ${max} per program`;
   for (const id of p.ipSetsUsed) {

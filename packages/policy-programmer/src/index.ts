@@ -13,5 +13,10 @@ export type { CounterOwner, PolicyCompiler } from "./compiler";
 export { HOST_ENDPOINTS_NOT_PROGRAMMED } from "./endpoint-manager";
 export { DEFAULT_RETRY } from "./table-gate";
 export type { RetryPolicy } from "./table-gate";
+export { MAX_RULE_COUNTER_SERIES, registerPolicyProgrammerMetrics, ruleCounterSamples, startPolicyProgrammerHttp } from "./metrics";
+export { findEndpoint } from "./endpoint-view";
+export { actionName, matchSummary, protocolName } from "./rule-summary";
+/** The shape of State.model_json, for tools that render it. */
+export type { DirectionView, EndpointDetail, EndpointSummary, ModelView, PolicyView, ProfileView, RouteView, RuleView, TierView } from "./endpoint-view";
 /** The shape of State.tables_json, for tools that render it. */
 export type { InterfaceView, ProgramView, RuleCounterView } from "./tables-view";

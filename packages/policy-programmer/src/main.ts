@@ -1,7 +1,8 @@
 /**
  * The policy-programmer daemon. The backend comes from the configuration: "ebpf" owns the tc
  * datapath pinned under PTABLES_BPF_DIR, "reference" is the in-memory reference DPU (for
- * development and tests; its tables die with the process). SIGTERM stops gracefully; the eBPF
+ * development and tests; its tables die with the process). Health and metrics are served over
+ * HTTP on its port (docs/metrics.md). SIGTERM stops gracefully; the eBPF
  * datapath keeps running from its pinned maps until the next start picks it up (hitless restart).
  */
 import type { Backend } from "@ptables/api";
@@ -9,6 +10,7 @@ import { EbpfBackend } from "@ptables/backend-ebpf";
 import { ReferenceDpuBackend } from "@ptables/backend-ref";
 import { runAgent, type PtablesConfig } from "@ptables/runtime";
 import { AGENT_NAME, startPolicyProgrammer } from "./daemon";
+import { startPolicyProgrammerHttp } from "./metrics";
 
 function backendFor(config: PtablesConfig): Backend {
   switch (config.backend) {
@@ -19,4 +21,13 @@ function backendFor(config: PtablesConfig): Backend {
   }
 }
 
-runAgent(AGENT_NAME, async ({ config, logger }) => startPolicyProgrammer({ config, logger, backend: backendFor(config) }));
+runAgent(AGENT_NAME, async ({ config, logger }) => {
+  const running = await startPolicyProgrammer({ config, logger, backend: backendFor(config) });
+  const http = await startPolicyProgrammerHttp(running, config, logger);
+  return {
+    stop: async () => {
+      await http?.stop();
+      await running.stop();
+    },
+  };
+});

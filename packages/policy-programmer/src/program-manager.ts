@@ -13,7 +13,7 @@
  * datapath's endpoint entries point at are adopted from the readback (and pinned the same way),
  * so a recompile to the same content is recognised and costs no write.
  */
-import type { CachingTable, CompiledRule, EndpointValue, RuleKey } from "@ptables/api";
+import type { CachingTable, CompiledRule, ProgramRef, RuleKey } from "@ptables/api";
 import { DIRECTIONS, type CompiledProgram, type CounterOwner, type Direction, type PolicyCompiler } from "./compiler";
 import type { IdRegistry } from "./id-registry";
 import type { IpSetManager } from "./ip-set-manager";
@@ -38,6 +38,16 @@ export interface DirectionSlots {
   next?: Program;
 }
 
+/**
+ * What an endpoint entry refers to for one program group, per direction; undefined where the
+ * entry has no program there (an absent host hook: the group's program in that direction is empty).
+ */
+export type GroupRefs = Record<Direction, ProgramRef | undefined>;
+
+/**
+ * The programs of one program group: an interface's normal programs (named by the interface),
+ * or one hook of it (named by policy-core's hostHookProgramName, e.g. "eth0#untracked").
+ */
 export interface InterfacePrograms {
   ifname: string;
   ids: Record<Direction, [number, number]>;
@@ -107,18 +117,24 @@ export class ProgramManager {
   }
 
   /**
-   * Adopts the programs a readback endpoint entry points at (for a claimed interface that has
-   * no active program yet), pinning their rules so they are not swept as stale.
+   * Adopts the programs a readback endpoint entry points at (for a claimed group that has no
+   * active program yet), pinning their rules so they are not swept as stale. A direction the
+   * entry has no program for is an empty program, whose (lack of) references is known.
    */
-  adopt(ifname: string, value: EndpointValue): void {
+  adopt(ifname: string, refs: GroupRefs): void {
     const iface = this.ifaces.get(ifname);
     if (!iface) return;
     for (const dir of DIRECTIONS) {
       const d = iface[dir];
-      const id = dir === "ingress" ? value.ingressProgram : value.egressProgram;
+      const ref = refs[dir];
+      if (ref === undefined || ref.length === 0) {
+        if (!d.active && !d.next) d.active = { id: iface.ids[dir][0], slot: 0, rules: [], complete: true, refs: { synthetic: { net: [], port: [] }, ipSets: [] }, counters: new Map() };
+        continue;
+      }
+      const id = ref.program;
       // Known already, or the entry points at our own next program (commit() takes it from here).
       if (d.active || d.next?.id === id) continue;
-      const length = dir === "ingress" ? value.ingressLength : value.egressLength;
+      const length = ref.length;
       const slot = id === iface.ids[dir][0] ? 0 : id === iface.ids[dir][1] ? 1 : undefined;
       const rules: CompiledRule[] = [];
       let complete = true;
@@ -193,14 +209,19 @@ export class ProgramManager {
     return undefined;
   }
 
-  /** The endpoint entry now points at `actual`: next programs it points at become active. */
-  commit(ifname: string, actual: EndpointValue): void {
+  /**
+   * The endpoint entry now refers to `actual`: next programs it points at become active (an
+   * empty next program is "pointed at" by an entry with no program in that direction).
+   */
+  commit(ifname: string, actual: GroupRefs): void {
     const iface = this.ifaces.get(ifname);
     if (!iface) return;
     for (const dir of DIRECTIONS) {
       const d = iface[dir];
-      const pointsAt = dir === "ingress" ? actual.ingressProgram : actual.egressProgram;
-      if (!d.next || d.next.id !== pointsAt) continue;
+      const ref = actual[dir];
+      if (!d.next) continue;
+      const pointsAtNext = d.next.rules.length === 0 ? ref === undefined || ref.length === 0 : ref?.program === d.next.id;
+      if (!pointsAtNext) continue;
       if (d.active) this.retire(d.active);
       d.active = d.next;
       d.next = undefined;

@@ -5,6 +5,7 @@
  */
 import { testing, programId } from "@ptables/policy-core";
 import { emptyDesiredState, DropReason } from "@ptables/api";
+import { HOST_ENDPOINTS_NOT_PROGRAMMED } from "./endpoint-manager";
 import { Programmer } from "./programmer";
 import { compilerWith, deltaOf, HEP, IPSET, POLICY, programmed, snapshotOf, statusOf, TestClock, WEP } from "./testing/fixtures";
 import { RecordingBackend, type WriteRecord } from "./testing/recording-backend";
@@ -226,6 +227,11 @@ describe("failures and retries", () => {
     expect(p.lastApply!.error).toBe("device gone");
     expect(resp.appliedVersion).toBe(0n);
     expect(p.nextRetryAt()).toBe(clock.t + 50);
+    // The changes are still pending, but nothing is due before the backoff ends.
+    expect(p.needsApply()).toBe(false);
+    clock.advance(50);
+    expect(p.needsApply()).toBe(true);
+    clock.t -= 50;
     backend.tables.rules.broken = undefined;
     clock.advance(50);
     const ok = await p.apply();
@@ -315,10 +321,10 @@ describe("restart", () => {
 });
 
 describe("statuses", () => {
-  test("host endpoints are recorded and reported as not programmed", async () => {
+  test("host endpoints are recorded and reported as not programmed by a backend without host endpoints", async () => {
     const backend = new RecordingBackend();
     const p = await programmed(backend, { ...emptyDesiredState(), hostEndpoints: [hostEndpoint({ key: "hep1" })] });
-    expect(statusOf(p, HEP, "hep1")).toEqual({ state: "ERROR", reason: "host endpoints are not programmed by this backend yet" });
+    expect(statusOf(p, HEP, "hep1")).toEqual({ state: "ERROR", reason: HOST_ENDPOINTS_NOT_PROGRAMMED });
     expect(backend.tables.endpoints.entries.size).toBe(0);
     p.applyDelta(deltaOf(2n, [{ $case: "removeHostEndpoint", value: "hep1" }]));
     const resp = await p.apply();

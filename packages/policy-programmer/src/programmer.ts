@@ -14,7 +14,9 @@
  * at the readback that nothing asks for are swept only once the sync is in sync; set entries
  * wait also while an adopted program's set references are unknown. Entries that fail stay dirty
  * and are retried with per-entry backoff (table-gate.ts); the objects they belong to report
- * ERROR meanwhile. Only routes and neighbours are left alone: other agents own them.
+ * ERROR meanwhile. Routes, neighbours, tunnel devices, NAT outgoing and interface sysctls are
+ * the RouteManager's (route-manager.ts), for backends that forward through the host: it runs
+ * after endpoint upserts and before endpoint deletes.
  */
 import { sync } from "@ptables/proto";
 import {
@@ -32,11 +34,14 @@ import {
 } from "@ptables/api";
 import { policyCoreCompiler, type CounterOwner, type PolicyCompiler } from "./compiler";
 import { EndpointManager } from "./endpoint-manager";
+import { DEFAULT_HOST_SCAN_MS, HostInterfaceWatch } from "./host-interface-watch";
+import { WellKnownSetManager } from "./well-known-sets";
 import { IdRegistry } from "./id-registry";
 import { IpSetManager } from "./ip-set-manager";
 import { ModelStore } from "./model-store";
 import { PolicyManager } from "./policy-manager";
 import { ProgramManager, type ApplyFailures } from "./program-manager";
+import { RouteManager } from "./route-manager";
 import { StatusBook } from "./status-book";
 import { SyntheticSetManager } from "./synthetic-set-manager";
 import { DEFAULT_RETRY, TableGate, type EntryFailure, type RetryPolicy } from "./table-gate";
@@ -60,6 +65,8 @@ export interface ProgrammerOptions {
   /** Clock for retry backoff (ms). */
   now?: () => number;
   retry?: RetryPolicy;
+  /** How often the backend's host interfaces are rescanned (ms; host endpoints, host addresses). */
+  hostInterfaceScanMs?: number;
 }
 
 export interface ApplyStats {
@@ -70,6 +77,8 @@ export interface ApplyStats {
   durationMs: number;
   /** Set when the backend failed as a whole (e.g. a readback threw); the apply is retried. */
   error?: string;
+  /** Whether this apply began by reading the tables back (the resync after a start or a failure). */
+  resync: boolean;
 }
 
 const SILENT: ProgrammerLog = { debug() {}, info() {}, warn() {}, error() {} };
@@ -97,6 +106,12 @@ export class Programmer {
   private readonly policies: PolicyManager;
   readonly programs: ProgramManager;
   readonly endpointManager: EndpointManager;
+  /** The backend's host interfaces, rescanned periodically (backends with host endpoints). */
+  readonly hostWatch: HostInterfaceWatch;
+  /** Service destinations and host addresses in setMembers (backends with host endpoints). */
+  readonly wellKnownSets: WellKnownSetManager;
+  /** Host-mode routes, devices, NAT and sysctls (backends that forward through the host). */
+  readonly routeManager: RouteManager;
 
   private applying = false;
   private reportEverything = true;
@@ -105,6 +120,13 @@ export class Programmer {
   appliedVersion = 0n;
   lastApply: ApplyStats | undefined;
   applies = 0;
+  /** Applies in which the backend failed as a whole. */
+  failedApplies = 0;
+  /** Objects of the model the programmer refused (invalid, or referring to what is missing). */
+  rejectedInputs = 0;
+  /** Writes made by applies that began with a readback, per table: 0 after a hitless restart. */
+  readonly resyncWrites: Record<ManagedTable, number> = { setMembers: 0, portSets: 0, rules: 0, endpoints: 0 };
+  private readonly applyListeners = new Set<(stats: ApplyStats) => void>();
 
   constructor(
     readonly backend: Backend,
@@ -127,6 +149,9 @@ export class Programmer {
     this.endpoints = new CachingTable(this.gates.endpoints);
     const compiler = opts.compiler ?? policyCoreCompiler;
     const setIds = new IdRegistry();
+    // First, so a Felix IP set or synthetic set hashing to a well-known id reports the collision.
+    this.wellKnownSets = new WellKnownSetManager(this.members, setIds, compiler, this.caps.hostEndpoints === true);
+    this.hostWatch = new HostInterfaceWatch(backend, opts.hostInterfaceScanMs ?? DEFAULT_HOST_SCAN_MS, this.now);
     this.ipSets = new IpSetManager(this.store, this.members, setIds, compiler);
     this.synthetic = new SyntheticSetManager(this.members, this.portSets, setIds, compiler);
     this.policies = new PolicyManager(this.store, compiler, this.caps, this.status);
@@ -142,6 +167,19 @@ export class Programmer {
       caps: this.caps,
       ipSets: this.ipSets,
       synthetic: this.synthetic,
+      wellKnown: this.wellKnownSets,
+    });
+    this.routeManager = new RouteManager({
+      store: this.store,
+      backend,
+      status: this.status,
+      retry: this.retry,
+      now: this.now,
+      log: this.log,
+      endpointInDatapath: (ifname, key) => {
+        const iface = this.endpointManager.interfaceSummary(ifname);
+        return iface?.owner === key && !iface.removing && this.endpoints.getActual({ ifname }) !== undefined;
+      },
     });
   }
 
@@ -162,7 +200,11 @@ export class Programmer {
 
   /** Whether an apply now would have something to do besides retries that are not yet due. */
   needsApply(): boolean {
+    // A backend that failed as a whole waits out its backoff even with changes pending: the
+    // apply loop would otherwise retry at once, forever, and starve the event loop.
+    if (this.backendFailure && this.backendFailure.retryAt > this.now()) return false;
     if (this.store.hasChanges() || this.ipSets.hasWork || this.endpointManager.hasWork) return true;
+    if (this.routeManager.needsApply(this.store.version)) return true;
     const at = this.nextRetryAt();
     return at !== undefined && at <= this.now();
   }
@@ -170,11 +212,26 @@ export class Programmer {
   /** When a failed write (or a failed backend) is next due for a retry; undefined if none. */
   nextRetryAt(): number | undefined {
     let at = this.backendFailure?.retryAt;
-    for (const g of Object.values(this.gates)) {
-      const t = g.nextRetryAt();
+    for (const t of [...Object.values(this.gates).map((g) => g.nextRetryAt()), this.routeManager.nextDueAt(), this.hostWatch.nextScanAt()]) {
       if (t !== undefined && (at === undefined || t < at)) at = t;
     }
     return at;
+  }
+
+  /** Whether an apply is running now. */
+  get isApplying(): boolean {
+    return this.applying;
+  }
+
+  /** Calls `listener` after every apply with its stats (metrics observe durations this way). */
+  onApply(listener: (stats: ApplyStats) => void): void {
+    this.applyListeners.add(listener);
+  }
+
+  /** Entries the backend refused, per table, since this programmer was created. */
+  writeFailureCounts(): Record<ManagedTable, number> {
+    const g = this.gates;
+    return { setMembers: g.setMembers.writeFailures, portSets: g.portSets.writeFailures, rules: g.rules.writeFailures, endpoints: g.endpoints.writeFailures };
   }
 
   /** Total writes per table since this programmer was created. */
@@ -215,12 +272,16 @@ export class Programmer {
     const version = this.store.version;
     let failures: ApplyFailures = { memberSets: new Map(), portSets: new Map(), programs: new Map() };
     let error: string | undefined;
+    const resync = [this.members, this.portSets, this.rules, this.endpoints].some((t) => !t.loaded);
     try {
       for (const g of Object.values(this.gates)) g.beginRound();
       // The readback: a no-op after the first apply, unless a table failed and was dropped.
       for (const t of [this.members, this.portSets, this.rules, this.endpoints]) await t.load();
       const loaded = this.gates.endpoints.takeLoaded();
       if (loaded) this.endpointManager.adoptLoaded(loaded);
+      const scan = await this.hostWatch.refresh();
+      if (scan.changed) this.endpointManager.setHostInterfaces(scan.changed);
+      if (scan.error) this.log.warn("host interfaces not rescanned; keeping the last list", { error: scan.error });
       this.resolve();
 
       await this.members.applyUpserts();
@@ -232,6 +293,9 @@ export class Programmer {
       this.endpointManager.commit();
 
       const inSync = this.store.inSync;
+      // Routes to new endpoints only now that their entries are in; routes of removed ones go
+      // before their entries do. Never throws: host networking failing must not stop policy.
+      await this.routeManager.apply(inSync);
       await this.endpoints.applyDeletes(inSync);
       this.endpointManager.finishRemovals();
       await this.rules.applyDeletes(inSync);
@@ -243,6 +307,7 @@ export class Programmer {
       this.backendFailure = undefined;
     } catch (err) {
       error = errorMessage(err);
+      this.failedApplies++;
       const attempts = (this.backendFailure?.attempts ?? 0) + 1;
       const delay = Math.min(this.retry.maxMs, this.retry.minMs * 2 ** Math.min(attempts - 1, 30));
       this.backendFailure = { message: error, attempts, retryAt: this.now() + delay };
@@ -256,14 +321,17 @@ export class Programmer {
     const after = this.writeCounts();
     const writesByTable = { setMembers: 0, portSets: 0, rules: 0, endpoints: 0 };
     for (const t of MANAGED_TABLES) writesByTable[t] = after[t] - before[t];
+    if (resync) for (const t of MANAGED_TABLES) this.resyncWrites[t] += writesByTable[t];
     this.lastApply = {
       version,
       writesByTable,
       writes: Object.values(writesByTable).reduce((a, b) => a + b, 0),
       durationMs: performance.now() - started,
+      resync,
       ...(error !== undefined ? { error } : {}),
     };
     this.applies++;
+    for (const listener of this.applyListeners) listener(this.lastApply);
     if (this.lastApply.writes > 0) this.log.debug("applied", { version, writes: this.lastApply.writes, ms: Math.round(this.lastApply.durationMs) });
     const statuses = this.status.take(this.reportEverything);
     this.reportEverything = false;
@@ -274,6 +342,7 @@ export class Programmer {
   private resolve(): void {
     const changes = this.store.takeChanges();
     for (const r of changes.rejected) {
+      this.rejectedInputs++;
       this.log.warn("input rejected", { kind: sync.ObjectKind[r.kind], id: r.id, reason: r.reason });
       this.status.report(r.kind, r.id, sync.ObjectState.OBJECT_STATE_ERROR, r.reason);
     }

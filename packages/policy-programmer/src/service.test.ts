@@ -186,7 +186,7 @@ describe("PolicyProgrammer service over a Unix socket", () => {
     const programmer = service.programmer;
     const [counterId, owner] = [...programmer.counterOwners()].find(([, o]) => o.policy === "GlobalNetworkPolicy//web" && o.direction === "ingress")!;
     backend.counters.set(counterId, { packets: 7n, bytes: 700n });
-    const res = await new Promise<sync.StateResponse>((resolve, reject) => client.state({}, (err, r) => (err ? reject(err) : resolve(r))));
+    const res = await new Promise<sync.StateResponse>((resolve, reject) => client.state({ endpoint: "" }, (err, r) => (err ? reject(err) : resolve(r))));
     expect(res.appliedVersion).toBe(1n);
     expect(res.inSync).toBe(true);
     expect(res.backend).toBe("recording");
@@ -196,5 +196,46 @@ describe("PolicyProgrammer service over a Unix socket", () => {
     expect(cali1.endpoint).toBe("k8s/default/pod1/eth0");
     expect(cali1.ingress.rules).toBe(backend.tables.endpoints.entries.get("cali1")![1].ingressLength);
     expect(cali1.ingress.counters).toContainEqual(expect.objectContaining({ counterId: counterId.toString(), policy: owner.policy, ruleIndex: 0, packets: "7", bytes: "700" }));
+  });
+
+  function state(endpoint: string): Promise<sync.StateResponse> {
+    return new Promise((resolve, reject) => client.state({ endpoint }, (err, r) => (err ? reject(err) : resolve(r))));
+  }
+
+  test("State for one endpoint: its tiers, policies and rules in order, each rule with its counters", async () => {
+    await programWeb();
+    const [counterId] = [...service.programmer.counterOwners()].find(([, o]) => o.policy === "GlobalNetworkPolicy//web" && o.direction === "ingress")!;
+    backend.counters.set(counterId, { packets: 7n, bytes: 700n });
+    for (const name of ["cali1", "k8s/default/pod1/eth0"]) {
+      const view = JSON.parse((await state(name)).modelJson).endpoint;
+      expect(view).toMatchObject({ kind: "workload", key: "k8s/default/pod1/eth0", ifname: "cali1", state: "programmed", adminUp: true });
+      expect(view.ingress.programId).toEqual(expect.any(Number));
+      expect(view.ingress.tiers).toEqual([
+        {
+          name: "default",
+          defaultAction: "deny",
+          policies: [
+            {
+              key: "GlobalNetworkPolicy//web",
+              staged: false,
+              missing: false,
+              rules: [{ index: 0, action: "allow", match: "tcp from set s-web to port 80", ruleId: expect.any(String), packets: "7", bytes: "700" }],
+            },
+          ],
+        },
+      ]);
+      expect(view.egress.tiers[0].policies[0].rules).toEqual([expect.objectContaining({ action: "allow", match: "any", packets: "0", bytes: "0" })]);
+    }
+  });
+
+  test("State for the node: every endpoint in brief and the routes; an unknown endpoint is INVALID_ARGUMENT", async () => {
+    await programWeb();
+    const view = JSON.parse((await state("")).modelJson);
+    expect(view.endpoints.map((e: { key: string; state: string }) => [e.key, e.state])).toEqual([
+      ["k8s/default/pod1/eth0", "programmed"],
+      ["k8s/default/pod2/eth0", "programmed"],
+    ]);
+    expect(view).toMatchObject({ routes: [], datapathRoutes: [] });
+    await expect(state("cali-nope")).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining('state: endpoint: unknown endpoint "cali-nope"') });
   });
 });

@@ -8,14 +8,16 @@
  * SyncResponse with the applied version and the statuses that changed (all of them after a
  * snapshot). A response computed for an older stream's model is not sent to a newer stream.
  *
- * Trace: the reference evaluator on the current model. State: versions, statuses and the
- * programmed tables with their counters, as JSON.
+ * Trace: the reference evaluator on the current model. State: versions, statuses, the
+ * programmed tables with their counters, and the model joined with them (all endpoints in
+ * brief, or one endpoint in full), as JSON.
  */
 import * as grpc from "@grpc/grpc-js";
 import { sync } from "@ptables/proto";
 import { errorMessage, NotFoundError, ValidationError } from "@ptables/api";
 import { evaluatePolicy, parseIp, type EvaluationTarget } from "@ptables/policy-core";
 import { ApplyLoop } from "./apply-loop";
+import { findEndpoint, renderModel } from "./endpoint-view";
 import type { Programmer, ProgrammerLog } from "./programmer";
 import { renderTables } from "./tables-view";
 
@@ -33,6 +35,8 @@ export class PolicyProgrammerService {
   private stopping = false;
   /** Incremented for every stream; an apply is reported only to the stream it worked for. */
   private epoch = 0;
+  /** Sync streams ended for breaking the protocol (no snapshot first, an empty or bad message). */
+  rejectedStreams = 0;
   readonly loop: ApplyLoop;
 
   constructor(
@@ -53,8 +57,8 @@ export class PolicyProgrammerService {
           callback(toGrpcError(err, "trace"));
         }
       },
-      state: (_call, callback) => {
-        this.state().then(
+      state: (call, callback) => {
+        this.state(call.request).then(
           (res) => callback(null, res),
           (err: unknown) => callback(toGrpcError(err, "state")),
         );
@@ -90,6 +94,7 @@ export class PolicyProgrammerService {
     }
     let started = false;
     const fail = (details: string): void => {
+      this.rejectedStreams++;
       this.log.warn("sync stream rejected", { reason: details });
       if (this.active === call) this.active = undefined;
       call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details });
@@ -167,17 +172,15 @@ export class PolicyProgrammerService {
 
   /** A workload endpoint by key or interface name, or a host endpoint by key (its normal hook). */
   private traceTarget(name: string): EvaluationTarget {
-    if (!name) throw new ValidationError("endpoint", "no endpoint given");
-    const store = this.programmer.store;
-    const wep = store.workloadEndpoints.get(name) ?? [...store.workloadEndpoints.values()].find((e) => e.ifname === name);
-    if (wep) return { kind: "workload", endpoint: wep };
-    const hep = store.hostEndpoints.get(name);
-    if (hep) return { kind: "host", endpoint: hep, hook: "normal" };
-    throw new ValidationError("endpoint", `unknown endpoint "${name}" (give a workload endpoint key, an interface name or a host endpoint key)`);
+    const found = findEndpoint(this.programmer, name);
+    return found.kind === "workload" ? found : { ...found, hook: "normal" };
   }
 
-  async state(): Promise<sync.StateResponse> {
+  async state(req: Partial<sync.StateRequest> = {}): Promise<sync.StateResponse> {
     const p = this.programmer;
+    const endpoint = req.endpoint ?? "";
+    // An unknown endpoint is refused before any datapath I/O.
+    if (endpoint) findEndpoint(p, endpoint);
     let counters = new Map();
     let counterError: string | undefined;
     try {
@@ -191,6 +194,7 @@ export class PolicyProgrammerService {
       statuses: p.statuses(),
       backend: p.backend.name,
       tablesJson: renderTables(p, counters, counterError),
+      modelJson: await renderModel(p, counters, endpoint),
     };
   }
 }

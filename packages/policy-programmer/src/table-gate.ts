@@ -38,6 +38,8 @@ export interface EntryFailure<K> {
 export class TableGate<K, V> implements TableBackend<K, V> {
   /** Entries handed to the backend, successful or not. */
   writes = 0;
+  /** Entries the backend refused (or lost when the whole batch threw). */
+  writeFailures = 0;
   private readonly failures = new Map<string, EntryFailure<K>>();
   private readonly offered = new Set<string>();
   private loaded: Array<[K, V]> | undefined;
@@ -161,6 +163,7 @@ export class TableGate<K, V> implements TableBackend<K, V> {
   }
 
   private recordFailure(key: K, op: "upsert" | "delete", message: string, t: number): void {
+    this.writeFailures++;
     const k = this.inner.keyString(key);
     const prev = this.failures.get(k);
     const attempts = prev && prev.op === op ? prev.attempts + 1 : 1;

@@ -126,6 +126,37 @@ describe("loadConfig", () => {
     expect(loadConfig({ PTABLES_CONFIG_FILE: writeFile("e.yaml", "") })).toMatchObject({ runDir: "/var/run/ptables" });
   });
 
+  test("health and metrics: ports outside 9090-9099 and 8888 by default, health on loopback", () => {
+    const cfg = defaultConfig();
+    expect(cfg.httpPorts).toEqual({ felixProxy: 9190, policyProgrammer: 9191, arpResponder: 9192, offloadDaemon: 9193 });
+    for (const port of Object.values(cfg.httpPorts)) expect(port === 8888 || (port >= 9090 && port <= 9099)).toBe(false);
+    expect(cfg.healthHost).toBe("127.0.0.1");
+    expect(cfg.metricsHost).toBe("0.0.0.0");
+  });
+
+  test("ports and hosts come from the environment or the file; 0 turns a server off", () => {
+    const file = writeFile("c.yaml", "policyProgrammerHttpPort: 19191\nmetricsHost: '::'\n");
+    const cfg = loadConfig({ PTABLES_CONFIG_FILE: file, PTABLES_OFFLOAD_DAEMON_HTTP_PORT: "0", PTABLES_HEALTH_HOST: "::1" });
+    expect(cfg.httpPorts).toEqual({ felixProxy: 9190, policyProgrammer: 19191, arpResponder: 9192, offloadDaemon: 0 });
+    expect([cfg.healthHost, cfg.metricsHost]).toEqual(["::1", "::"]);
+  });
+
+  test("bad ports and hosts are refused, naming the setting", () => {
+    expect(errorOf(() => loadConfig({ PTABLES_ARP_RESPONDER_HTTP_PORT: "65536" })).message).toBe("environment: PTABLES_ARP_RESPONDER_HTTP_PORT: 65536 is outside 0..65535");
+    expect(errorOf(() => loadConfig({ PTABLES_HEALTH_HOST: "localhost" })).message).toBe('environment: PTABLES_HEALTH_HOST: "localhost" is not an IP address');
+    const file = writeFile("c.yaml", "metricsHost: 10.0.0.300\n");
+    expect(errorOf(() => loadConfig({ PTABLES_CONFIG_FILE: file })).key).toBe("metricsHost");
+  });
+
+  test("two agents on one port are refused: one of them would never listen", () => {
+    const err = errorOf(() => loadConfig({ PTABLES_ARP_RESPONDER_HTTP_PORT: "9191" }));
+    expect(err.key).toBe("PTABLES_ARP_RESPONDER_HTTP_PORT");
+    expect(err.message).toBe("environment: PTABLES_ARP_RESPONDER_HTTP_PORT: port 9191 is already used by policyProgrammerHttpPort (PTABLES_POLICY_PROGRAMMER_HTTP_PORT)");
+    const file = writeFile("c.yaml", "felixProxyHttpPort: 9000\noffloadDaemonHttpPort: 9000\n");
+    expect(errorOf(() => loadConfig({ PTABLES_CONFIG_FILE: file })).key).toBe("offloadDaemonHttpPort");
+    expect(loadConfig({ PTABLES_FELIX_PROXY_HTTP_PORT: "0", PTABLES_ARP_RESPONDER_HTTP_PORT: "0" }).httpPorts.felixProxy).toBe(0);
+  });
+
   test("every variable the docs must describe is listed", () => {
     const names = configEnvNames();
     for (const n of ["PTABLES_RUN_DIR", "PTABLES_STATE_DIR", "PTABLES_BPF_DIR", "PTABLES_LOG_LEVEL", "PTABLES_LOG_FORMAT", "PTABLES_BACKEND", "PTABLES_MAX_FRAME_BYTES", "PTABLES_FLOW_SCAN_SECS", "PTABLES_CONFIG_FILE"]) {

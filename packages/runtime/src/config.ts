@@ -8,6 +8,7 @@
  * on it rather than guessing.
  */
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { PtablesError } from "@ptables/api";
@@ -30,6 +31,17 @@ export interface FlowTimeouts {
   other: number;
 }
 
+/**
+ * The TCP port of each agent's HTTP server (health and metrics); 0 turns that server off. The
+ * standalone driver's in-process felix proxy uses `felixProxy`.
+ */
+export interface AgentHttpPorts {
+  felixProxy: number;
+  policyProgrammer: number;
+  arpResponder: number;
+  offloadDaemon: number;
+}
+
 /** Every setting, resolved (see docs/configuration.md for the variables and file keys). */
 export interface PtablesConfig {
   /** Sockets live here (mode 0700; sockets 0600). */
@@ -50,6 +62,11 @@ export interface PtablesConfig {
   flowLogMaxPerSec: number;
   /** How often the ARP responder re-asserts the gateway answer. */
   arpRefreshSecs: number;
+  httpPorts: AgentHttpPorts;
+  /** Address /liveness and /readiness answer on (loopback by default, like Felix's HealthHost). */
+  healthHost: string;
+  /** Address /metrics answers on. */
+  metricsHost: string;
   /** The file the settings were read from, if any. */
   configFile?: string;
 }
@@ -105,6 +122,13 @@ function positiveInt(min: number, max: number): Parser {
 
 const MAX_SECS = 366 * 24 * 3600;
 
+/** An IP address (not a host name: the server listens on it and compares connections with it). */
+function ipAddress(raw: string): string {
+  const v = raw.trim();
+  if (net.isIP(v) === 0) throw new Error(`"${raw}" is not an IP address`);
+  return v;
+}
+
 function setting(fileKey: string, env: string, parse: Parser, apply: (cfg: PtablesConfig, v: any) => void): Setting {
   return { fileKey, env, parse, apply };
 }
@@ -127,6 +151,12 @@ const SETTINGS: Setting[] = [
   setting("flowTimeoutOtherSecs", "PTABLES_FLOW_TIMEOUT_OTHER_SECS", positiveInt(1, MAX_SECS), (c, v) => (c.flowTimeouts.other = v)),
   setting("flowLogMaxPerSec", "PTABLES_FLOW_LOG_MAX_PER_SEC", positiveInt(0, 1_000_000), (c, v) => (c.flowLogMaxPerSec = v)),
   setting("arpRefreshSecs", "PTABLES_ARP_REFRESH_SECS", positiveInt(1, 3600), (c, v) => (c.arpRefreshSecs = v)),
+  setting("felixProxyHttpPort", "PTABLES_FELIX_PROXY_HTTP_PORT", positiveInt(0, 65535), (c, v) => (c.httpPorts.felixProxy = v)),
+  setting("policyProgrammerHttpPort", "PTABLES_POLICY_PROGRAMMER_HTTP_PORT", positiveInt(0, 65535), (c, v) => (c.httpPorts.policyProgrammer = v)),
+  setting("arpResponderHttpPort", "PTABLES_ARP_RESPONDER_HTTP_PORT", positiveInt(0, 65535), (c, v) => (c.httpPorts.arpResponder = v)),
+  setting("offloadDaemonHttpPort", "PTABLES_OFFLOAD_DAEMON_HTTP_PORT", positiveInt(0, 65535), (c, v) => (c.httpPorts.offloadDaemon = v)),
+  setting("healthHost", "PTABLES_HEALTH_HOST", ipAddress, (c, v) => (c.healthHost = v)),
+  setting("metricsHost", "PTABLES_METRICS_HOST", ipAddress, (c, v) => (c.metricsHost = v)),
 ];
 
 /** The environment variable that names the optional config file. */
@@ -146,6 +176,11 @@ export function defaultConfig(): PtablesConfig {
     flowTimeouts: { tcpEstablished: 3600, tcpTransient: 30, udp: 60, icmp: 10, other: 60 },
     flowLogMaxPerSec: 100,
     arpRefreshSecs: 30,
+    // Outside 9090-9099 (Felix, Typha, kube-controllers, calico-vpp) and 8888 (calico-vpp
+    // metrics): every one of them may share the host network with us.
+    httpPorts: { felixProxy: 9190, policyProgrammer: 9191, arpResponder: 9192, offloadDaemon: 9193 },
+    healthHost: "127.0.0.1",
+    metricsHost: "0.0.0.0",
   };
 }
 
@@ -175,7 +210,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PtablesConfig 
     if (raw === undefined) continue;
     applyValue(cfg, s, raw, "environment", s.env);
   }
+  checkDistinctPorts(cfg, env);
   return cfg;
+}
+
+/**
+ * The standalone driver runs every agent with one configuration: two agents on one port would
+ * leave one of them retrying its listen forever, so that is refused up front.
+ */
+function checkDistinctPorts(cfg: PtablesConfig, env: NodeJS.ProcessEnv): void {
+  const seen = new Map<number, Setting>();
+  for (const s of SETTINGS.filter((x) => x.fileKey.endsWith("HttpPort"))) {
+    const agent = s.fileKey.slice(0, -"HttpPort".length) as keyof AgentHttpPorts;
+    const port = cfg.httpPorts[agent];
+    if (port === 0) continue;
+    const other = seen.get(port);
+    if (other) {
+      const fromEnv = nonEmpty(env[s.env]) !== undefined;
+      throw new ConfigError(fromEnv ? "environment" : "configuration", fromEnv ? s.env : s.fileKey, `port ${port} is already used by ${other.fileKey} (${other.env})`);
+    }
+    seen.set(port, s);
+  }
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -93,6 +93,16 @@ describe("startAgentServer", () => {
     await ended;
   });
 
+  test("check() is ok while serving, and not once the socket file is gone or the server stops", async () => {
+    const s = await start();
+    expect(s.check()).toEqual({ ok: true, reason: `serving on ${s.socketPath}` });
+    fs.unlinkSync(s.socketPath);
+    expect(s.check()).toEqual({ ok: false, reason: `${s.socketPath}: ENOENT` });
+    const t = await start("other");
+    await t.stop(100);
+    expect(t.check()).toEqual({ ok: false, reason: "stopping" });
+  });
+
   test("refuses a socket a live process serves", async () => {
     const first = await start("a");
     await expect(start("b", first.socketPath)).rejects.toBeInstanceOf(SocketInUseError);

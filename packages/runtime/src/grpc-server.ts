@@ -39,6 +39,11 @@ export interface AgentServer {
   /** Per-service health; "" is the agent as a whole. All start SERVING. */
   readonly health: HealthRegistry;
   /**
+   * Whether the server still serves: not stopping, and the socket file in the run dir is still
+   * the one it listens on (a removed or replaced socket file leaves the agent unreachable).
+   */
+  check(): { ok: boolean; reason: string };
+  /**
    * Stops serving: health goes NOT_SERVING, watches end, calls in flight get `graceMs` to finish
    * (then are cancelled), and the socket file is removed. Idempotent.
    */
@@ -108,7 +113,16 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     });
     return stopping;
   };
-  return { socketPath, health: registry, stop };
+  const check = (): { ok: boolean; reason: string } => {
+    if (stopping) return { ok: false, reason: "stopping" };
+    try {
+      if (fs.lstatSync(socketPath).ino !== ino) return { ok: false, reason: `${socketPath} was replaced by another file` };
+    } catch (err) {
+      return { ok: false, reason: `${socketPath}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}` };
+    }
+    return { ok: true, reason: `serving on ${socketPath}` };
+  };
+  return { socketPath, health: registry, check, stop };
 }
 
 /** JSON for Info: bigints become strings, Maps become objects. */

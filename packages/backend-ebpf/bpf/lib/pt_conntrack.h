@@ -152,7 +152,9 @@ static __always_inline int pt_ct_related(struct __sk_buff *skb, __u32 ifindex, c
 		if (v && pt_ct_live(v, cfg, now))
 			return 1;
 	}
-	return 0;
+	/* An error about a flow this endpoint sent to a Service, still waiting for its verdict. */
+	pt_ct_fill_key(&k, ifindex, &inner, 0);
+	return bpf_map_lookup_elem(&pt_svc_pending, &k) != 0;
 }
 
 /* Creates the entry for a packet that policy allowed. */

@@ -78,4 +78,28 @@ struct {
 	__type(value, struct pt_frag_value);
 } pt_frags SEC(".maps");
 
+/* Deferred Service flows (pt_service.h): client conntrack key -> when it was deferred. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pt_ct_key);
+	__type(value, __u64);
+} pt_svc_pending SEC(".maps");
+
+/* Deferred packets' slots, indexed by the slot number in their mark. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PT_SVC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pt_svc_slot);
+} pt_svc_slots SEC(".maps");
+
+/* Per-CPU sequence for slot allocation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} pt_svc_seq SEC(".maps");
+
 #endif /* PT_MAPS_H */

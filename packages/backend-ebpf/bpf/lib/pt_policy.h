@@ -180,9 +180,15 @@ static __always_inline long pt_policy_fail(struct pt_policy_ctx *c, __u8 reason)
 	return 1;
 }
 
+/* bpf_loop's context (it must live on the caller's stack): the evaluation it works on. */
+struct pt_policy_loop {
+	struct pt_policy_ctx *c;
+};
+
 /* One bpf_loop iteration: evaluate the rule at c->pc. Returns 1 to stop the loop. */
-static long pt_policy_step(__u32 iteration, struct pt_policy_ctx *c)
+static long pt_policy_step(__u32 iteration, struct pt_policy_loop *loop)
 {
+	struct pt_policy_ctx *c = loop->c;
 	struct pt_rule_key k = { .prog = c->prog, .idx = c->pc };
 	struct pt_rule *r;
 
@@ -221,19 +227,28 @@ static long pt_policy_step(__u32 iteration, struct pt_policy_ctx *c)
 	}
 }
 
-/* Runs program `prog` of length `len` over c->pkt; leaves the verdict and reason in `c`. */
-static __always_inline void pt_policy_run(struct pt_policy_ctx *c, __u32 prog, __u32 len)
+/*
+ * Runs program `prog` of length `len` over c->pkt; leaves the verdict and reason in `c`.
+ * A global (not static) function: the verifier checks it, and the bpf_loop step inside it, once
+ * for the whole object instead of once per call site, which keeps every hook that runs several
+ * programs (host endpoints, deferred Service verdicts) far from the verifier's limits.
+ */
+__attribute__((noinline)) int pt_policy_run(struct pt_policy_ctx *c, __u32 prog, __u32 len)
 {
+	struct pt_policy_loop loop = { .c = c };
+
+	if (!c)
+		return 0;
 	c->prog = prog;
 	c->pc = 0;
 	c->len = len;
 	c->verdict = PT_VERDICT_PENDING;
-	if (len > PT_MAX_PROGRAM_LENGTH) {
+	c->reason = 0;
+	if (len > PT_MAX_PROGRAM_LENGTH)
 		pt_policy_fail(c, PT_DROP_PROGRAM_ERROR);
-		return;
-	}
-	if (bpf_loop(len + 1, pt_policy_step, c, 0) < 0 || c->verdict == PT_VERDICT_PENDING)
+	else if (bpf_loop(len + 1, pt_policy_step, &loop, 0) < 0 || c->verdict == PT_VERDICT_PENDING)
 		pt_policy_fail(c, PT_DROP_PROGRAM_ERROR);
+	return 0;
 }
 
 /*

@@ -48,6 +48,7 @@ enum pt_drop_reason {
 	PT_DROP_PROGRAM_ERROR = 7,
 	PT_DROP_MALFORMED = 8,
 	PT_DROP_ENCAP_FROM_WORKLOAD = 9,
+	PT_DROP_ENDPOINT_TO_HOST = 10,
 	PT_DROP_REASON_SLOTS = 16,
 };
 
@@ -55,7 +56,27 @@ enum pt_drop_reason {
 enum pt_endpoint_flags {
 	PT_EP_DROP_ENCAP_FROM_WORKLOAD = 1,
 	PT_EP_HOST_ENDPOINT = 2,
+	PT_EP_NO_L2_HEADER = 4,
 };
+
+/* Well-known sets in pt_members (tables.ts WELL_KNOWN_SETS), written by the programmer. */
+enum pt_well_known_set {
+	PT_SET_SERVICE_NETS = 0x7ffffff1, /* destinations kube-proxy may DNAT */
+	PT_SET_HOST_ADDRS = 0x7ffffff2,   /* the host's own addresses */
+};
+
+/*
+ * A workload's new flow to a Service is passed with its egress verdict deferred to the first
+ * hook that sees it after DNAT. The packet carries the deferral in skb->mark: PT_MARK_DEFERRED
+ * plus the index of its pt_svc_slots entry in PT_MARK_SLOT_MASK (Calico's own mark range;
+ * kube-proxy uses 0x4000 and 0x8000).
+ */
+#define PT_MARK_DEFERRED 0x80000000u
+#define PT_MARK_SLOT_MASK 0x7fff0000u
+#define PT_MARK_SLOT_SHIFT 16
+#define PT_SVC_SLOTS 32768
+/* Slots per CPU (the slot is cpu * PT_SVC_SLOTS_PER_CPU + a per-CPU sequence). */
+#define PT_SVC_SLOTS_PER_CPU 256
 
 /* Conntrack states; pt_config.timeouts_ns is indexed by state - 1. */
 enum pt_ct_state {
@@ -140,6 +161,12 @@ struct pt_rule {
 	__u32 pad1;
 };
 
+/* One program of a hook (tables.ts ProgramRef); len 0 = none. */
+struct pt_prog_ref {
+	__u32 prog;
+	__u32 len;
+};
+
 /* pt_endpoints: ifindex -> programs. */
 struct pt_endpoint {
 	__u32 ingress_prog; /* traffic to the endpoint (tc egress of its interface) */
@@ -147,6 +174,14 @@ struct pt_endpoint {
 	__u32 flags;        /* enum pt_endpoint_flags */
 	__u32 ingress_len;
 	__u32 egress_len;
+	/* Host endpoints (PT_EP_HOST_ENDPOINT): the normal programs above are for the host's own traffic. */
+	struct pt_prog_ref untracked_ingress; /* every packet, before conntrack */
+	struct pt_prog_ref untracked_egress;
+	struct pt_prog_ref pre_dnat_ingress; /* new flows arriving on the interface */
+	struct pt_prog_ref forward_ingress;  /* new flows routed through the interface */
+	struct pt_prog_ref forward_egress;
+	/* Workloads: run after the egress program allowed a new flow to the host itself. */
+	struct pt_prog_ref to_host;
 };
 
 /* pt_ct: one entry per endpoint interface and flow, in the originator's orientation. */
@@ -199,6 +234,13 @@ struct pt_frag_key {
 	__u32 id;
 	__u8 src[16];
 	__u8 dst[16];
+};
+
+/* pt_svc_slots: a deferred flow, found through the slot index in the packet's mark. */
+struct pt_svc_slot {
+	struct pt_ct_key key; /* the client's interface and the flow before DNAT */
+	__u32 pad;
+	__u64 created_ns;
 };
 
 struct pt_frag_value {

@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { DROP_REASON_NAMES } from "@ptables/api";
 import { ensureBpfObject } from "../testing/bpf-object-build";
+import { SCRATCH_SIZE } from "../datapath/names";
 import { ALL_LAYOUTS, CT_STATE_COUNT, DROP_REASON_SLOTS, MAX_SET_REFS_C, RULE } from "./layouts";
 
 interface BtfType {
@@ -71,5 +72,9 @@ describe("struct layouts match the compiled object's BTF", () => {
       const cName = `PT_DROP_${name.toUpperCase().replace(/-/g, "_")}`;
       expect([cName, values[cName]]).toEqual([cName, Number(value)]);
     }
+  });
+
+  test("the scratch map's value size", () => {
+    expect(byName("STRUCT", "pt_scratch")!.size).toBe(SCRATCH_SIZE);
   });
 });

@@ -69,10 +69,28 @@ export const RULE = {
   },
 } as const satisfies StructLayout;
 
+export const PROG_REF = {
+  name: "pt_prog_ref",
+  size: 8,
+  fields: { prog: 0, len: 4 },
+} as const satisfies StructLayout;
+
 export const ENDPOINT = {
   name: "pt_endpoint",
-  size: 20,
-  fields: { ingress_prog: 0, egress_prog: 4, flags: 8, ingress_len: 12, egress_len: 16 },
+  size: 68,
+  fields: {
+    ingress_prog: 0,
+    egress_prog: 4,
+    flags: 8,
+    ingress_len: 12,
+    egress_len: 16,
+    untracked_ingress: 20,
+    untracked_egress: 28,
+    pre_dnat_ingress: 36,
+    forward_ingress: 44,
+    forward_egress: 52,
+    to_host: 60,
+  },
 } as const satisfies StructLayout;
 
 export const CT_KEY = {
@@ -118,6 +136,12 @@ export const CONFIG = {
   },
 } as const satisfies StructLayout;
 
+export const SVC_SLOT = {
+  name: "pt_svc_slot",
+  size: 56,
+  fields: { key: 0, pad: 44, created_ns: 48 },
+} as const satisfies StructLayout;
+
 export const FRAG_KEY = {
   name: "pt_frag_key",
   size: 40,
@@ -136,6 +160,7 @@ export const ALL_LAYOUTS: readonly StructLayout[] = [
   PORT_KEY,
   RULE_KEY,
   RULE,
+  PROG_REF,
   ENDPOINT,
   CT_KEY,
   CT_VALUE,
@@ -143,6 +168,7 @@ export const ALL_LAYOUTS: readonly StructLayout[] = [
   CONFIG,
   FRAG_KEY,
   FRAG_VALUE,
+  SVC_SLOT,
 ];
 
 /** Set references per list in a rule (PT_MAX_SET_REFS). */
@@ -155,5 +181,7 @@ export const CT_STATE_COUNT = 8;
 export const MEMBER_FIXED_BITS = 64;
 /** Key prefix bits before the port in pt_ports (PT_PORT_FIXED_BITS). */
 export const PORT_FIXED_BITS = 32;
+/** Slots of pt_svc_slots (PT_SVC_SLOTS). */
+export const SVC_SLOTS = 32768;
 /** Rules walked per packet at most, whatever the configured cap (PT_MAX_PROGRAM_LENGTH). */
 export const MAX_PROGRAM_LENGTH_C = 1 << 20;

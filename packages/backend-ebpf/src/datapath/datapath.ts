@@ -24,6 +24,10 @@ export interface DatapathPrograms {
   fromEp: ProgramHandle;
   /** Runs at tc egress: traffic to the endpoint. */
   toEp: ProgramHandle;
+  /** Runs at tc ingress of a host interface (host endpoint or watched interface). */
+  fromHost: ProgramHandle;
+  /** Runs at tc egress of a host interface. */
+  toHost: ProgramHandle;
 }
 
 export class Datapath {

@@ -129,6 +129,8 @@ export function loadDatapath(options: LoadOptions): Datapath {
     const programs: DatapathPrograms = {
       fromEp: pinProgram(obj, options.bpfDir, PROGRAM_NAMES.fromEp, extraFds, createdPins),
       toEp: pinProgram(obj, options.bpfDir, PROGRAM_NAMES.toEp, extraFds, createdPins),
+      fromHost: pinProgram(obj, options.bpfDir, PROGRAM_NAMES.fromHost, extraFds, createdPins),
+      toHost: pinProgram(obj, options.bpfDir, PROGRAM_NAMES.toHost, extraFds, createdPins),
     };
     const maps = {} as DatapathMaps;
     for (const [role, spec] of Object.entries(MAP_SPECS) as Array<[MapRole, (typeof MAP_SPECS)[MapRole]]>) {

@@ -4,7 +4,7 @@
  * agent) finds it again.
  */
 import { join } from "node:path";
-import { CONFIG, COUNTER, CT_KEY, CT_VALUE, ENDPOINT, FRAG_KEY, FRAG_VALUE, MEMBER_KEY, PORT_KEY, RULE, RULE_KEY } from "../codec/layouts";
+import { CONFIG, COUNTER, CT_KEY, CT_VALUE, ENDPOINT, FRAG_KEY, FRAG_VALUE, MEMBER_KEY, PORT_KEY, RULE, RULE_KEY, SVC_SLOT } from "../codec/layouts";
 
 /** The default PTABLES_BPF_DIR. */
 export const DEFAULT_BPF_DIR = "/sys/fs/bpf/ptables";
@@ -25,6 +25,8 @@ export interface MapSizes {
   counters: number;
   /** pt_frags: fragmented datagrams in flight. */
   frags: number;
+  /** pt_svc_pending: workload flows to Services waiting for their post-DNAT egress verdict. */
+  svcPending: number;
 }
 
 export const DEFAULT_MAP_SIZES: Readonly<MapSizes> = {
@@ -35,6 +37,7 @@ export const DEFAULT_MAP_SIZES: Readonly<MapSizes> = {
   conntrack: 1 << 18,
   counters: 1 << 20,
   frags: 1 << 13,
+  svcPending: 1 << 14,
 };
 
 export interface MapSpec {
@@ -47,6 +50,9 @@ export interface MapSpec {
   size?: keyof MapSizes;
 }
 
+/** sizeof(struct pt_scratch): a struct pt_policy_ctx (72 bytes) and a struct pt_ct_key (44). */
+export const SCRATCH_SIZE = 116;
+
 export const MAP_SPECS = {
   members: { name: "pt_members", keySize: MEMBER_KEY.size, valueSize: 1, size: "members" },
   ports: { name: "pt_ports", keySize: PORT_KEY.size, valueSize: 1, size: "portSets" },
@@ -57,14 +63,21 @@ export const MAP_SPECS = {
   drops: { name: "pt_drops", keySize: 4, valueSize: COUNTER.size },
   config: { name: "pt_config", keySize: 4, valueSize: CONFIG.size },
   frags: { name: "pt_frags", keySize: FRAG_KEY.size, valueSize: FRAG_VALUE.size, size: "frags" },
+  svcPending: { name: "pt_svc_pending", keySize: CT_KEY.size, valueSize: 8, size: "svcPending" },
+  svcSlots: { name: "pt_svc_slots", keySize: 4, valueSize: SVC_SLOT.size },
+  svcSeq: { name: "pt_svc_seq", keySize: 4, valueSize: 4 },
+  /** struct pt_scratch (per CPU): the datapath's working space, never read by user space. */
+  scratch: { name: "pt_scratch", keySize: 4, valueSize: SCRATCH_SIZE },
 } as const satisfies Record<string, MapSpec>;
 
 export type MapRole = keyof typeof MAP_SPECS;
 
-/** The two tc programs. */
+/** The tc programs: two for workload interfaces, two for host interfaces. */
 export const PROGRAM_NAMES = {
   fromEp: "pt_prog_from_ep",
   toEp: "pt_prog_to_ep",
+  fromHost: "pt_prog_from_host",
+  toHost: "pt_prog_to_host",
 } as const;
 
 export function pinPath(bpfDir: string, name: string): string {

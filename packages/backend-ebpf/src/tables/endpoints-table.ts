@@ -1,18 +1,21 @@
 /**
  * The endpoints table: pt_endpoints (ifindex -> programs) plus ptables' tc filters on the
  * interface. The table is keyed by interface name; the map by ifindex, resolved at write time.
+ * A workload entry gets the workload programs (pt_prog_from_ep / pt_prog_to_ep), a host entry
+ * (EndpointFlags.HostEndpoint) the host programs (pt_prog_from_host / pt_prog_to_host).
  *
- * Fail closed: an upsert writes the map entry before attaching the filters, and a delete
- * removes the entry but leaves the filters, so the interface then drops everything
+ * Fail closed: an upsert writes the map entry before attaching the filters, and a workload
+ * delete removes the entry but leaves the filters, so the interface then drops everything
  * (NoEndpoint) until it is programmed again or goes away (the kernel removes its filters with
- * it); only cleanup() detaches filters.
+ * it). A host interface without an entry passes everything, so deleting a host entry also
+ * detaches its filters: the interface is left exactly as ptables found it.
  */
-import { PtablesError, ValidationError, errorMessage, type EndpointKey, type EndpointValue, type EntryError, type TableBackend } from "@ptables/api";
+import { EndpointFlags, PtablesError, ValidationError, errorMessage, type EndpointKey, type EndpointValue, type EntryError, type TableBackend } from "@ptables/api";
 import { decodeEndpoint, encodeEndpoint, endpointEquals } from "../codec/endpoint-codec";
 import { ENDPOINT } from "../codec/layouts";
-import type { DatapathPrograms } from "../datapath/datapath";
+import type { DatapathPrograms, ProgramHandle } from "../datapath/datapath";
 import type { BpfMap } from "../native/bpf-map";
-import { TcHook, attachFilter, ensureClsact, ifindexToName, ifnameToIndex, queryFilter } from "../native/tc";
+import { TcHook, attachFilter, detachFilter, ensureClsact, ifindexToName, ifnameToIndex, queryFilter } from "../native/tc";
 
 /**
  * Set by loadAll on an endpoint whose interface lacks ptables' current filters, so the value
@@ -41,19 +44,28 @@ function checkIfname(ifname: unknown): string {
   return ifname;
 }
 
-/** Whether both of ptables' filters on `ifindex` run the current programs. */
-export function filtersCurrent(ifindex: number, ifname: string, programs: DatapathPrograms): boolean {
-  return (
-    queryFilter(ifindex, ifname, TcHook.Ingress) === programs.fromEp.id &&
-    queryFilter(ifindex, ifname, TcHook.Egress) === programs.toEp.id
-  );
+/** Whether an entry's flags make it a host interface. */
+export function isHostEntry(flags: number): boolean {
+  return (flags & EndpointFlags.HostEndpoint) !== 0;
+}
+
+/** The programs an entry with `flags` runs: [tc ingress, tc egress]. */
+export function entryPrograms(flags: number, programs: DatapathPrograms): [ProgramHandle, ProgramHandle] {
+  return isHostEntry(flags) ? [programs.fromHost, programs.toHost] : [programs.fromEp, programs.toEp];
+}
+
+/** Whether both of ptables' filters on `ifindex` run the programs an entry with `flags` needs. */
+export function filtersCurrent(ifindex: number, ifname: string, programs: DatapathPrograms, flags = 0): boolean {
+  const [ingress, egress] = entryPrograms(flags, programs);
+  return queryFilter(ifindex, ifname, TcHook.Ingress) === ingress.id && queryFilter(ifindex, ifname, TcHook.Egress) === egress.id;
 }
 
 /** Creates clsact if needed and attaches (or replaces) both filters unless they are current. */
-export function ensureFilters(ifindex: number, ifname: string, programs: DatapathPrograms): void {
+export function ensureFilters(ifindex: number, ifname: string, programs: DatapathPrograms, flags = 0): void {
+  const [ingress, egress] = entryPrograms(flags, programs);
   ensureClsact(ifindex, ifname);
-  if (queryFilter(ifindex, ifname, TcHook.Ingress) !== programs.fromEp.id) attachFilter(ifindex, ifname, TcHook.Ingress, programs.fromEp.fd);
-  if (queryFilter(ifindex, ifname, TcHook.Egress) !== programs.toEp.id) attachFilter(ifindex, ifname, TcHook.Egress, programs.toEp.fd);
+  if (queryFilter(ifindex, ifname, TcHook.Ingress) !== ingress.id) attachFilter(ifindex, ifname, TcHook.Ingress, ingress.fd);
+  if (queryFilter(ifindex, ifname, TcHook.Egress) !== egress.id) attachFilter(ifindex, ifname, TcHook.Egress, egress.fd);
 }
 
 export class EndpointsTable implements TableBackend<EndpointKey, EndpointValue> {
@@ -83,7 +95,7 @@ export class EndpointsTable implements TableBackend<EndpointKey, EndpointValue> 
         continue;
       }
       this.indexByName.set(ifname, ifindex);
-      if (programs && !filtersCurrent(ifindex, ifname, programs)) decoded.flags = (decoded.flags | ENDPOINT_FILTERS_MISSING) >>> 0;
+      if (programs && !filtersCurrent(ifindex, ifname, programs, decoded.flags)) decoded.flags = (decoded.flags | ENDPOINT_FILTERS_MISSING) >>> 0;
       out.push([{ ifname }, decoded]);
     }
     return out;
@@ -124,7 +136,7 @@ export class EndpointsTable implements TableBackend<EndpointKey, EndpointValue> 
     const hadPrevious = map.lookup(mapKey, previous);
     map.update(mapKey, encoded);
     try {
-      ensureFilters(ifindex, ifname, programs);
+      ensureFilters(ifindex, ifname, programs, value.flags);
     } catch (err) {
       // Leave the map as it was, so a retry starts from the same state.
       if (hadPrevious) map.update(mapKey, previous);
@@ -145,12 +157,18 @@ export class EndpointsTable implements TableBackend<EndpointKey, EndpointValue> 
     const ifname = checkIfname(key.ifname);
     const current = ifnameToIndex(ifname);
     const known = this.indexByName.get(ifname);
+    const value = Buffer.alloc(ENDPOINT.size);
     for (const ifindex of new Set([current, known])) {
       if (ifindex === undefined) continue;
       const nameNow = ifindexToName(ifindex);
       if (nameNow !== undefined && nameNow !== ifname) continue; // the index now belongs to another link
       mapKey.writeUInt32LE(ifindex);
+      const host = map.lookup(mapKey, value) && isHostEntry(decodeEndpoint(value).flags);
       map.delete(mapKey);
+      if (host && nameNow !== undefined) {
+        detachFilter(ifindex, ifname, TcHook.Ingress);
+        detachFilter(ifindex, ifname, TcHook.Egress);
+      }
     }
     this.indexByName.delete(ifname);
   }

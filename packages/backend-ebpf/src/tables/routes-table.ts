@@ -2,11 +2,13 @@
  * Routes owned by ptables (route protocol ROUTE_PROTO), in the main table. Kept minimal: a
  * destination CIDR with an output interface and/or gateway, or a blackhole/throw route.
  */
-import { ValidationError, errorMessage, type EntryError, type RouteKey, type RouteValue, type TableBackend } from "@ptables/api";
+import { PtablesError, ValidationError, errorMessage, type EntryError, type RouteKey, type RouteValue, type TableBackend } from "@ptables/api";
 import { formatIpBytes, maskIpBytes, parseAnyIp } from "../codec/ip-bytes";
 import { ROUTE_PROTO, ipBatch, ipJson } from "./ip-command";
 
 const KINDS = new Set(["unicast", "blackhole", "throw"]);
+/** rtnetlink protocol number of BIRD's routes (RTPROT_BIRD). */
+const BIRD_PROTO = 12;
 const IFNAME = /^[^\s/:]{1,15}$/;
 
 /** "10.0.0.5" -> "10.0.0.5/32"; host bits cleared; IPv6 canonical. Undefined if not a CIDR. */
@@ -89,13 +91,31 @@ export class RoutesTable implements TableBackend<RouteKey, RouteValue> {
   }
 
   async applyBatch(upserts: Array<[RouteKey, RouteValue]>, deletes: RouteKey[]): Promise<EntryError[]> {
+    // BIRD's routes are BIRD's: a destination BIRD already routes is never replaced.
+    const bird = upserts.length > 0 ? await birdDestinations() : new Set<string>();
     return runBatch(
-      upserts.map(([key, value]) => () => routeCommand("replace", key, value)),
+      upserts.map(([key, value]) => () => {
+        const dst = canonicalCidr(key.dst)?.cidr;
+        if (dst !== undefined && bird.has(dst)) throw new PtablesError(`route ${dst}: BIRD routes it (proto bird); ptables leaves BIRD's routes alone`);
+        return routeCommand("replace", key, value);
+      }),
       deletes.map((key) => () => routeCommand("del", key)),
       // Deleting a route that is not there: "No such process" (ESRCH).
       (message) => /No such process/.test(message),
     );
   }
+}
+
+/** Destinations of the routes BIRD (rtnetlink protocol "bird", 12) holds in the main table. */
+async function birdDestinations(): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const family of ["-4", "-6"]) {
+    for (const r of await ipJson<IpRoute>([family, "route", "show", "proto", String(BIRD_PROTO)])) {
+      const dst = canonicalCidr(r.dst === "default" ? (family === "-4" ? "0.0.0.0/0" : "::/0") : r.dst);
+      if (dst) out.add(dst.cidr);
+    }
+  }
+  return out;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { createInterface } from "node:readline";
 import type { Tables } from "@ptables/api";
 import { EbpfBackend, type EbpfBackendOptions } from "../ebpf-backend";
+import { progTestRun, type TestRunOptions } from "../native/prog-test-run";
 import { TcHook, ifnameToIndex, queryFilter } from "../native/tc";
 import { fromWire, toWire } from "./rpc-json";
 
@@ -28,6 +29,14 @@ function dispatch(backend: EbpfBackend, method: string, args: unknown[]): unknow
     const ifindex = ifnameToIndex(ifname);
     if (ifindex === undefined) return { ingress: null, egress: null };
     return { ingress: queryFilter(ifindex, ifname, TcHook.Ingress) ?? null, egress: queryFilter(ifindex, ifname, TcHook.Egress) ?? null };
+  }
+  if (scope === "testRun") {
+    // testRun.<hook>(packet as hex, options): BPF_PROG_TEST_RUN in this namespace.
+    const fds = backend.programFds();
+    const fd = { from: fds.fromEp, to: fds.toEp, "host-in": fds.fromHost, "host-out": fds.toHost }[name as "from" | "to" | "host-in" | "host-out"];
+    if (fd === undefined) throw new Error(`unknown method ${method}`);
+    const result = progTestRun(fd, Buffer.from(args[0] as string, "hex"), args[1] as TestRunOptions);
+    return { retval: result.retval, mark: result.mark, data: result.data.toString("hex") };
   }
   if (scope === "backend") {
     const fn = (backend as unknown as Record<string, unknown>)[name!];

@@ -7,9 +7,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import type { Backend, Capabilities, Counter, EntryError, Flow, TableBackend, Tables } from "@ptables/api";
+import type { Backend, Capabilities, Counter, EntryError, Flow, HostInterface, TableBackend, Tables } from "@ptables/api";
 import type { ArpSettings } from "../arp-config";
 import type { ConntrackTimeouts } from "../codec/config-codec";
+import type { TestRunOptions } from "../native/prog-test-run";
 import { EbpfBackend, type EbpfBackendOptions } from "../ebpf-backend";
 import { fromWire, toWire } from "./rpc-json";
 import { tsMainArgv } from "./ts-bootstrap";
@@ -133,6 +134,19 @@ export class RemoteBackend implements Backend {
 
   async cleanup(): Promise<void> {
     await this.call("backend.cleanup");
+  }
+
+  /**
+   * BPF_PROG_TEST_RUN of one program inside the backend's namespace (so `ifindex` can name the
+   * namespace's own interfaces): "from"/"to" a workload, "host-in"/"host-out" a host interface.
+   */
+  async testRun(hook: "from" | "to" | "host-in" | "host-out", packet: Buffer, options: TestRunOptions = {}): Promise<{ retval: number; mark: number; data: Buffer }> {
+    const r = (await this.call(`testRun.${hook}`, packet.toString("hex"), options)) as { retval: number; mark: number; data: string };
+    return { retval: r.retval, mark: r.mark, data: Buffer.from(r.data, "hex") };
+  }
+
+  hostInterfaces(): Promise<HostInterface[]> {
+    return this.call("backend.hostInterfaces") as Promise<HostInterface[]>;
   }
 
   setConntrackTimeouts(timeouts: Partial<ConntrackTimeouts>): Promise<void> {

@@ -10,7 +10,7 @@ import type { MapSizes } from "../datapath/names";
 import { encodeEndpoint } from "../codec/endpoint-codec";
 import { EbpfBackend } from "../ebpf-backend";
 import { removeBpfDir } from "../native/bpffs";
-import { progTestRun, type TestRunResult } from "../native/prog-test-run";
+import { progTestRun, type TestRunOptions, type TestRunResult } from "../native/prog-test-run";
 import { ensureBpfObject } from "./bpf-object-build";
 import { uniqueBpfDir } from "./test-bpf-dir";
 
@@ -101,10 +101,15 @@ export class TestRunHarness {
     this.backend.rawMap("endpoints").delete(key);
   }
 
-  /** Runs `packet` through pt_prog_from_ep ("from": sent by the endpoint) or pt_prog_to_ep. */
-  run(hook: "from" | "to", packet: Buffer, options: { ifindex?: number; repeat?: number } = {}): TestRunResult {
+  /**
+   * Runs `packet` through pt_prog_from_ep ("from": sent by the endpoint), pt_prog_to_ep ("to"),
+   * or a host interface's pt_prog_from_host ("host-in": arriving on it) / pt_prog_to_host
+   * ("host-out": leaving by it).
+   */
+  run(hook: "from" | "to" | "host-in" | "host-out", packet: Buffer, options: TestRunOptions = {}): TestRunResult {
     const fds = this.backend.programFds();
-    return progTestRun(hook === "from" ? fds.fromEp : fds.toEp, packet, options);
+    const fd = { from: fds.fromEp, to: fds.toEp, "host-in": fds.fromHost, "host-out": fds.toHost }[hook];
+    return progTestRun(fd, packet, options);
   }
 
   async dropPackets(reason: DropReason): Promise<bigint> {

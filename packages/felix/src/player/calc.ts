@@ -7,7 +7,8 @@
  *    and from network sets;
  *  - local workload endpoints with their TierInfo (tiers by order then name, policies by order
  *    then name; only tiers with a policy for the endpoint; staged policies listed too);
- *  - namespaces, service accounts and hosts, cluster-wide.
+ *  - namespaces, service accounts and hosts, cluster-wide;
+ *  - routes, VTEPs, IPAM pools and Encapsulation (network-calc.ts).
  * The result is a snapshot (`NodeView`); stream.ts turns the difference between two snapshots
  * into messages, in the order Felix's EventSequencer flushes them.
  */
@@ -15,6 +16,7 @@ import { felix } from "@ptables/proto";
 import type { ClusterState } from "./cluster";
 import type { ClusterIndex, IndexedEndpoint, IndexedPolicy, ProfileDef } from "./cluster-index";
 import { indexCluster } from "./cluster-index";
+import { computeNetworkView, type NetworkView } from "./network-calc";
 import type { IpSetDef } from "./rule-convert";
 import { convertRules } from "./rule-convert";
 import type { RuleSpec } from "./scenario-types";
@@ -32,7 +34,7 @@ export interface Versioned<T> {
 }
 
 /** Everything Felix would have sent for one node, keyed the way removes are keyed. */
-export interface NodeView {
+export interface NodeView extends NetworkView {
   ipSets: Map<string, IpSetContent>;
   policies: Map<string, Versioned<felix.ActivePolicyUpdate>>;
   profiles: Map<string, felix.ActiveProfileUpdate>;
@@ -118,6 +120,7 @@ export function computeNodeView(state: ClusterState, node: string): NodeView {
     serviceAccounts: new Map(),
     namespaces: new Map(),
     hosts: new Map(),
+    ...computeNetworkView(state, node),
   };
 
   for (const policy of sortedPolicies) {

@@ -18,6 +18,7 @@ import type {
   StepAction,
   TierSpec,
 } from "./scenario-types";
+import { ClusterNetwork } from "./cluster-network";
 import { fail, indexPath, keyPath } from "./validate";
 
 /** Calico creates the default tier with this order and a Deny default action. */
@@ -49,6 +50,8 @@ export class ClusterState {
   readonly policies = new Map<string, Revisioned<PolicySpec>>();
   readonly profiles = new Map<string, ProfileSpec>();
   readonly networkSets = new Map<string, NetworkSetSpec>();
+  /** IP pools, block affinities and tunnel addresses. */
+  readonly network = new ClusterNetwork();
 
   /** Loads a scenario's initial objects (not its steps). */
   static fromScenario(scenario: Scenario): ClusterState {
@@ -67,7 +70,10 @@ export class ClusterState {
     });
     scenario.profiles.forEach((p, i) => state.addUnique(state.profiles, p.name, p, indexPath("profiles", i), "profile"));
     scenario.networkSets.forEach((set, i) => state.setNetworkSet(set, indexPath("networkSets", i), true));
+    state.network.load(scenario);
     scenario.pods.forEach((pod, i) => state.addPod(pod, indexPath("pods", i)));
+    const everyPod = [...scenario.pods, ...scenario.steps.flatMap((s) => (s.action.kind === "addPod" ? [s.action.pod] : []))];
+    state.network.allocateTunnels(scenario.nodes, new Set(everyPod.flatMap((p) => [...p.ipv4, ...p.ipv6])));
     scenario.policies.forEach((policy, i) => state.addPolicy(policy, indexPath("policies", i)));
     if (!state.nodes.has(scenario.node)) fail("node", `node ${JSON.stringify(scenario.node)} is not in nodes`);
     return state;
@@ -148,6 +154,7 @@ export class ClusterState {
       const clash = [...pod.ipv4, ...pod.ipv6].find((ip) => other.spec.ipv4.includes(ip) || other.spec.ipv6.includes(ip));
       if (clash) fail(keyPath(path, "ips"), `${clash} is already used by pod ${other.spec.namespace}/${other.spec.name}`);
     }
+    this.network.podAdded(pod, path);
     this.pods.set(key, { spec: pod, revision: 0 });
   }
 

@@ -1,16 +1,18 @@
 /** Reading the cluster's objects: nodes, namespaces, service accounts, pods, tiers, network sets. */
 import { createHash } from "node:crypto";
 import { formatCidr, formatIp, parseCidr, parseIp } from "./ip";
+import { NODE_NETWORK_KEYS, readNodeNetwork } from "./scenario-network";
 import { readName, readPortName } from "./scenario-rules";
 import type { NamedPortSpec, NamespaceSpec, NetworkSetSpec, NodeSpec, PodSpec, ServiceAccountSpec, TierSpec } from "./scenario-types";
 import { describe, fail, indexPath, keyPath, readEnum, readInteger, readLabels, readList, readNumber, readObject, readString } from "./validate";
 
 /** Reads a node: name plus optional addresses ("10.0.0.5" or "10.0.0.5/24"). */
 export function readNode(value: unknown, path: string): NodeSpec {
-  const obj = readObject(value, path, ["name", "ip", "ipv6", "labels"]);
+  const obj = readObject(value, path, ["name", "ip", "ipv6", "labels", ...NODE_NETWORK_KEYS]);
   const node: NodeSpec = { name: readName(obj.name, keyPath(path, "name")), labels: readLabels(obj.labels, keyPath(path, "labels")) };
   if (obj.ip !== undefined) node.ipv4 = readHostAddress(obj.ip, keyPath(path, "ip"), 4);
   if (obj.ipv6 !== undefined) node.ipv6 = readHostAddress(obj.ipv6, keyPath(path, "ipv6"), 6);
+  readNodeNetwork(obj, path, node);
   return node;
 }
 

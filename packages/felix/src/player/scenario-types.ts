@@ -11,6 +11,42 @@ export interface NodeSpec {
   ipv4?: string;
   ipv6?: string;
   labels: Record<string, string>;
+  /** IPAM blocks affine to this node beyond those its pods' addresses claim (canonical CIDRs). */
+  blocks?: string[];
+  /** The node's VXLAN tunnel endpoint; parts left out are allocated (see cluster-network.ts). */
+  vtep?: VtepSpec;
+  /** The node's IPIP tunnel address; allocated from its IPIP block when left out. */
+  ipipTunnelAddr?: string;
+}
+
+/** A node's VXLAN tunnel endpoint: MACs and tunnel addresses per family (canonical). */
+export interface VtepSpec {
+  mac?: string;
+  ipv4?: string;
+  macV6?: string;
+  ipv6?: string;
+}
+
+export type EncapMode = "Always" | "CrossSubnet" | "Never";
+
+/** A Calico IP pool (projectcalico.org/v3 IPPool spec, the fields Felix sends). */
+export interface IpPoolSpec {
+  /** Canonical CIDR. */
+  cidr: string;
+  vxlanMode: EncapMode;
+  ipipMode: EncapMode;
+  natOutgoing: boolean;
+  /** Prefix length of the pool's IPAM blocks (Calico: 26 for IPv4, 122 for IPv6). */
+  blockSize: number;
+  allowedUses: string[];
+}
+
+/** Felix's Encapsulation message; derived from the pools unless the scenario states it. */
+export interface EncapsulationSpec {
+  ipipEnabled: boolean;
+  vxlanEnabled: boolean;
+  vxlanEnabledV6: boolean;
+  noEncapEnabled: boolean;
 }
 
 export interface NamespaceSpec {
@@ -174,5 +210,9 @@ export interface Scenario {
   policies: PolicySpec[];
   profiles: ProfileSpec[];
   networkSets: NetworkSetSpec[];
+  /** IP pools: with them the player also sends routes, VTEPs, IPAM pools and Encapsulation. */
+  ipPools: IpPoolSpec[];
+  /** Overrides the Encapsulation derived from the pools. */
+  encapsulation?: EncapsulationSpec;
   steps: StepSpec[];
 }

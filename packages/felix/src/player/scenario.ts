@@ -9,12 +9,13 @@ import * as path from "node:path";
 import { YAMLParseError, parseDocument } from "yaml";
 import { ClusterState } from "./cluster";
 import { readNamespace, readNetworkSet, readNode, readPod, readServiceAccount, readTier } from "./scenario-objects";
+import { readEncapsulation, readIpPool } from "./scenario-network";
 import { readName, readPolicy, readProfile } from "./scenario-rules";
 import { readStep } from "./scenario-steps";
 import type { Scenario, StepSpec } from "./scenario-types";
 import { ScenarioError, fail, indexPath, keyPath, readList, readObject, readStringMap } from "./validate";
 
-const TOP_LEVEL_KEYS = ["node", "nodes", "config", "namespaces", "serviceAccounts", "pods", "tiers", "policies", "profiles", "networkSets", "steps"];
+const TOP_LEVEL_KEYS = ["node", "nodes", "config", "namespaces", "serviceAccounts", "pods", "tiers", "policies", "profiles", "networkSets", "ipPools", "encapsulation", "steps"];
 
 /**
  * Parses and validates scenario YAML. `source` (usually the file name) prefixes error messages.
@@ -80,6 +81,8 @@ function readScenario(value: unknown): Scenario {
     policies: readList(obj.policies, "policies").map((p, i) => readPolicy(p, indexPath("policies", i))),
     profiles: readList(obj.profiles, "profiles").map((p, i) => readProfile(p, indexPath("profiles", i))),
     networkSets: readList(obj.networkSets, "networkSets").map((n, i) => readNetworkSet(n, indexPath("networkSets", i))),
+    ipPools: readList(obj.ipPools, "ipPools").map((p, i) => readIpPool(p, indexPath("ipPools", i))),
+    ...(obj.encapsulation !== undefined ? { encapsulation: readEncapsulation(obj.encapsulation, "encapsulation") } : {}),
     steps,
   };
 }

@@ -6,7 +6,9 @@
  *   IPSetUpdate → IPSetDeltaUpdate → ActivePolicyUpdate → ActiveProfileUpdate →
  *   WorkloadEndpointUpdate → WorkloadEndpointRemove → ActiveProfileRemove →
  *   ActivePolicyRemove → IPSetRemove → ServiceAccountRemove → ServiceAccountUpdate →
- *   NamespaceRemove → NamespaceUpdate → HostMetadataRemove → HostMetadataUpdate
+ *   NamespaceRemove → NamespaceUpdate → RouteRemove → VXLANTunnelEndpointRemove →
+ *   VXLANTunnelEndpointUpdate → RouteUpdate → HostMetadataRemove → HostMetadataUpdate →
+ *   IPAMPoolRemove → IPAMPoolUpdate → Encapsulation (network-stream.ts)
  *
  * Felix emits each group in Go map order (random); the player sorts by key so streams are
  * reproducible.
@@ -15,6 +17,8 @@ import { felix } from "@ptables/proto";
 import type { NodeView, Versioned } from "./calc";
 import { computeNodeView } from "./calc";
 import { ClusterState } from "./cluster";
+import { emptyNetworkView } from "./network-calc";
+import { networkPayloads } from "./network-stream";
 import type { Scenario, StepAction } from "./scenario-types";
 
 type Payload = NonNullable<felix.ToDataplane["payload"]>;
@@ -100,7 +104,7 @@ function describeStep(action: StepAction): string {
 
 /** A view with nothing in it: what the driver has before the first flush. */
 export function emptyView(): NodeView {
-  return { ipSets: new Map(), policies: new Map(), profiles: new Map(), endpoints: new Map(), serviceAccounts: new Map(), namespaces: new Map(), hosts: new Map() };
+  return { ipSets: new Map(), policies: new Map(), profiles: new Map(), endpoints: new Map(), serviceAccounts: new Map(), namespaces: new Map(), hosts: new Map(), ...emptyNetworkView() };
 }
 
 function sortedKeys<T>(map: Map<string, T>): string[] {
@@ -170,11 +174,6 @@ export function flushPayloads(before: NodeView, after: NodeView): Payload[] {
     const now = after.namespaces.get(key)!;
     if (!old || !sameBytes(felix.NamespaceUpdate, old, now)) out.push({ $case: "namespaceUpdate", value: now });
   }
-  for (const key of removed(after.hosts, before.hosts)) out.push({ $case: "hostMetadataRemove", value: { hostname: key, ipv4Addr: "" } });
-  for (const key of sortedKeys(after.hosts)) {
-    const old = before.hosts.get(key);
-    const now = after.hosts.get(key)!;
-    if (!old || !sameBytes(felix.HostMetadataUpdate, old, now)) out.push({ $case: "hostMetadataUpdate", value: now });
-  }
+  out.push(...networkPayloads(before, after));
   return out;
 }

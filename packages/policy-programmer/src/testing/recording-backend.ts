@@ -98,6 +98,7 @@ export const DEFAULT_TEST_CAPS: Capabilities = {
   ipv6: true,
   forwarding: false,
   conntrack: true,
+  hostEndpoints: false,
   description: "recording test backend",
 };
 

@@ -32,6 +32,38 @@ export interface InfoResponse {
   detailJson: string;
 }
 
+/** One flow the datapath tracks (a conntrack entry), as the offload daemon sees it. */
+export interface Flow {
+  ifname: string;
+  /** 4 or 6. */
+  family: number;
+  /** IP protocol number. */
+  protocol: number;
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  /** "established", "syn-sent", "udp", ... as the datapath names its states. */
+  state: string;
+  ageSeconds: number;
+  idleSeconds: number;
+  packets: bigint;
+  bytes: bigint;
+}
+
+export interface ListFlowsRequest {
+  /** At most this many flows (0 = 1000). */
+  limit: number;
+}
+
+export interface ListFlowsResponse {
+  flows: Flow[];
+  /** More flows exist than were returned. */
+  truncated: boolean;
+  /** Why there are no flows to show, when flow tracking is not applicable or not ready yet. */
+  note: string;
+}
+
 function createBaseInfoRequest(): InfoRequest {
   return {};
 }
@@ -166,6 +198,346 @@ export const InfoResponse: MessageFns<InfoResponse> = {
   },
 };
 
+function createBaseFlow(): Flow {
+  return {
+    ifname: "",
+    family: 0,
+    protocol: 0,
+    srcIp: "",
+    srcPort: 0,
+    dstIp: "",
+    dstPort: 0,
+    state: "",
+    ageSeconds: 0,
+    idleSeconds: 0,
+    packets: 0n,
+    bytes: 0n,
+  };
+}
+
+export const Flow: MessageFns<Flow> = {
+  encode(message: Flow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ifname !== "") {
+      writer.uint32(10).string(message.ifname);
+    }
+    if (message.family !== 0) {
+      writer.uint32(16).uint32(message.family);
+    }
+    if (message.protocol !== 0) {
+      writer.uint32(24).uint32(message.protocol);
+    }
+    if (message.srcIp !== "") {
+      writer.uint32(34).string(message.srcIp);
+    }
+    if (message.srcPort !== 0) {
+      writer.uint32(40).uint32(message.srcPort);
+    }
+    if (message.dstIp !== "") {
+      writer.uint32(50).string(message.dstIp);
+    }
+    if (message.dstPort !== 0) {
+      writer.uint32(56).uint32(message.dstPort);
+    }
+    if (message.state !== "") {
+      writer.uint32(66).string(message.state);
+    }
+    if (message.ageSeconds !== 0) {
+      writer.uint32(73).double(message.ageSeconds);
+    }
+    if (message.idleSeconds !== 0) {
+      writer.uint32(81).double(message.idleSeconds);
+    }
+    if (message.packets !== 0n) {
+      if (BigInt.asUintN(64, message.packets) !== message.packets) {
+        throw new globalThis.Error("value provided for field message.packets of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.packets);
+    }
+    if (message.bytes !== 0n) {
+      if (BigInt.asUintN(64, message.bytes) !== message.bytes) {
+        throw new globalThis.Error("value provided for field message.bytes of type uint64 too large");
+      }
+      writer.uint32(96).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Flow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFlow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ifname = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.family = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.protocol = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.srcIp = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.srcPort = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.dstIp = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.dstPort = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.ageSeconds = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.idleSeconds = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.packets = reader.uint64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.bytes = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<Flow>): Flow {
+    return Flow.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Flow>): Flow {
+    const message = createBaseFlow();
+    message.ifname = object.ifname ?? "";
+    message.family = object.family ?? 0;
+    message.protocol = object.protocol ?? 0;
+    message.srcIp = object.srcIp ?? "";
+    message.srcPort = object.srcPort ?? 0;
+    message.dstIp = object.dstIp ?? "";
+    message.dstPort = object.dstPort ?? 0;
+    message.state = object.state ?? "";
+    message.ageSeconds = object.ageSeconds ?? 0;
+    message.idleSeconds = object.idleSeconds ?? 0;
+    message.packets = (object.packets !== undefined && object.packets !== null) ? BigInt(object.packets) : 0n;
+    message.bytes = (object.bytes !== undefined && object.bytes !== null) ? BigInt(object.bytes) : 0n;
+    return message;
+  },
+};
+
+function createBaseListFlowsRequest(): ListFlowsRequest {
+  return { limit: 0 };
+}
+
+export const ListFlowsRequest: MessageFns<ListFlowsRequest> = {
+  encode(message: ListFlowsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFlowsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFlowsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListFlowsRequest>): ListFlowsRequest {
+    return ListFlowsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListFlowsRequest>): ListFlowsRequest {
+    const message = createBaseListFlowsRequest();
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseListFlowsResponse(): ListFlowsResponse {
+  return { flows: [], truncated: false, note: "" };
+}
+
+export const ListFlowsResponse: MessageFns<ListFlowsResponse> = {
+  encode(message: ListFlowsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.flows) {
+      Flow.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.truncated !== false) {
+      writer.uint32(16).bool(message.truncated);
+    }
+    if (message.note !== "") {
+      writer.uint32(26).string(message.note);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFlowsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFlowsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.flows.push(Flow.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListFlowsResponse>): ListFlowsResponse {
+    return ListFlowsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListFlowsResponse>): ListFlowsResponse {
+    const message = createBaseListFlowsResponse();
+    message.flows = object.flows?.map((e) => Flow.fromPartial(e)) || [];
+    message.truncated = object.truncated ?? false;
+    message.note = object.note ?? "";
+    return message;
+  },
+};
+
 export type AgentService = typeof AgentService;
 export const AgentService = {
   info: {
@@ -201,6 +573,48 @@ export interface AgentClient extends Client {
 export const AgentClient = makeGenericClientConstructor(AgentService, "ptables.agent.v1.Agent") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): AgentClient;
   service: typeof AgentService;
+  serviceName: string;
+};
+
+/** Served by the offload daemon only: the flows in the datapath now (for ptablesctl flows). */
+export type FlowsService = typeof FlowsService;
+export const FlowsService = {
+  listFlows: {
+    path: "/ptables.agent.v1.Flows/ListFlows" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListFlowsRequest): Buffer => Buffer.from(ListFlowsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListFlowsRequest => ListFlowsRequest.decode(value),
+    responseSerialize: (value: ListFlowsResponse): Buffer => Buffer.from(ListFlowsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListFlowsResponse => ListFlowsResponse.decode(value),
+  },
+} as const;
+
+export interface FlowsServer extends UntypedServiceImplementation {
+  listFlows: handleUnaryCall<ListFlowsRequest, ListFlowsResponse>;
+}
+
+export interface FlowsClient extends Client {
+  listFlows(
+    request: ListFlowsRequest,
+    callback: (error: ServiceError | null, response: ListFlowsResponse) => void,
+  ): ClientUnaryCall;
+  listFlows(
+    request: ListFlowsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListFlowsResponse) => void,
+  ): ClientUnaryCall;
+  listFlows(
+    request: ListFlowsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListFlowsResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const FlowsClient = makeGenericClientConstructor(FlowsService, "ptables.agent.v1.Flows") as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): FlowsClient;
+  service: typeof FlowsService;
   serviceName: string;
 };
 

@@ -227,6 +227,28 @@ export interface DataplaneConfig {
   allowVxlanPacketsFromWorkloads: boolean;
   allowIpipPacketsFromWorkloads: boolean;
   hostname: string;
+  /** VXLANMTUV6 (0 = automatic: the parent device's MTU minus 70). */
+  vxlanMtuV6: number;
+  /** IpInIpMtu (0 = automatic: the parent device's MTU minus 20). */
+  ipipMtu: number;
+  /**
+   * ProgramClusterRoutes: which non-VXLAN cluster routes Felix (and so ptables) programs instead
+   * of BIRD: "Disabled" (BIRD programs IPIP and no-encap routes), "EnabledIPIPOnly",
+   * "EnabledNoEncapOnly" or "Enabled". VXLAN routes are always programmed by Felix.
+   */
+  programClusterRoutes: string;
+  /**
+   * RouteRefreshInterval in whole seconds: how often host routes and devices are read back and
+   * repaired (0 = only at start).
+   */
+  routeRefreshIntervalSecs: number;
+  /**
+   * Destinations kube-proxy may DNAT, as canonical sorted CIDRs: the Service cluster, external
+   * and load-balancer CIDRs of the default BGPConfiguration (GlobalBGPConfigUpdate) and every
+   * Service's cluster IPs, external IPs and load-balancer IPs (ServiceUpdate). A workload's new
+   * flow to one of them is judged by its egress policy after DNAT (docs/datapath.md, "Services").
+   */
+  serviceNets: string[];
 }
 
 /** The whole desired state, as sent in a snapshot. */
@@ -2290,6 +2312,11 @@ function createBaseDataplaneConfig(): DataplaneConfig {
     allowVxlanPacketsFromWorkloads: false,
     allowIpipPacketsFromWorkloads: false,
     hostname: "",
+    vxlanMtuV6: 0,
+    ipipMtu: 0,
+    programClusterRoutes: "",
+    routeRefreshIntervalSecs: 0,
+    serviceNets: [],
   };
 }
 
@@ -2324,6 +2351,21 @@ export const DataplaneConfig: MessageFns<DataplaneConfig> = {
     }
     if (message.hostname !== "") {
       writer.uint32(82).string(message.hostname);
+    }
+    if (message.vxlanMtuV6 !== 0) {
+      writer.uint32(88).uint32(message.vxlanMtuV6);
+    }
+    if (message.ipipMtu !== 0) {
+      writer.uint32(96).uint32(message.ipipMtu);
+    }
+    if (message.programClusterRoutes !== "") {
+      writer.uint32(106).string(message.programClusterRoutes);
+    }
+    if (message.routeRefreshIntervalSecs !== 0) {
+      writer.uint32(112).uint32(message.routeRefreshIntervalSecs);
+    }
+    for (const v of message.serviceNets) {
+      writer.uint32(242).string(v!);
     }
     return writer;
   },
@@ -2421,6 +2463,46 @@ export const DataplaneConfig: MessageFns<DataplaneConfig> = {
             message.hostname = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.vxlanMtuV6 = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.ipipMtu = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.programClusterRoutes = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.routeRefreshIntervalSecs = reader.uint32();
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.serviceNets.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2448,6 +2530,11 @@ export const DataplaneConfig: MessageFns<DataplaneConfig> = {
     message.allowVxlanPacketsFromWorkloads = object.allowVxlanPacketsFromWorkloads ?? false;
     message.allowIpipPacketsFromWorkloads = object.allowIpipPacketsFromWorkloads ?? false;
     message.hostname = object.hostname ?? "";
+    message.vxlanMtuV6 = object.vxlanMtuV6 ?? 0;
+    message.ipipMtu = object.ipipMtu ?? 0;
+    message.programClusterRoutes = object.programClusterRoutes ?? "";
+    message.routeRefreshIntervalSecs = object.routeRefreshIntervalSecs ?? 0;
+    message.serviceNets = object.serviceNets?.map((e) => e) || [];
     return message;
   },
 };

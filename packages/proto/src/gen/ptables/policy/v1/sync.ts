@@ -155,6 +155,12 @@ export interface TraceResponse {
 }
 
 export interface StateRequest {
+  /**
+   * A workload endpoint key, interface name or host endpoint key: model_json then describes
+   * that endpoint in full (tiers, policies, rules with their counters). Empty: every endpoint
+   * in brief, and the routes. An unknown endpoint is INVALID_ARGUMENT.
+   */
+  endpoint: string;
 }
 
 export interface StateResponse {
@@ -164,6 +170,11 @@ export interface StateResponse {
   backend: string;
   /** JSON rendering of programmed tables, for ptablesctl. */
   tablesJson: string;
+  /**
+   * JSON rendering of the desired model joined with the datapath (endpoints, their policies
+   * with per-rule counters, routes), for ptablesctl; see StateRequest.endpoint.
+   */
+  modelJson: string;
 }
 
 function createBaseChange(): Change {
@@ -1336,11 +1347,14 @@ export const TraceResponse: MessageFns<TraceResponse> = {
 };
 
 function createBaseStateRequest(): StateRequest {
-  return {};
+  return { endpoint: "" };
 }
 
 export const StateRequest: MessageFns<StateRequest> = {
-  encode(_: StateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: StateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpoint !== "") {
+      writer.uint32(10).string(message.endpoint);
+    }
     return writer;
   },
 
@@ -1357,6 +1371,14 @@ export const StateRequest: MessageFns<StateRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpoint = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1372,14 +1394,15 @@ export const StateRequest: MessageFns<StateRequest> = {
   create(base?: DeepPartial<StateRequest>): StateRequest {
     return StateRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<StateRequest>): StateRequest {
+  fromPartial(object: DeepPartial<StateRequest>): StateRequest {
     const message = createBaseStateRequest();
+    message.endpoint = object.endpoint ?? "";
     return message;
   },
 };
 
 function createBaseStateResponse(): StateResponse {
-  return { appliedVersion: 0n, inSync: false, statuses: [], backend: "", tablesJson: "" };
+  return { appliedVersion: 0n, inSync: false, statuses: [], backend: "", tablesJson: "", modelJson: "" };
 }
 
 export const StateResponse: MessageFns<StateResponse> = {
@@ -1401,6 +1424,9 @@ export const StateResponse: MessageFns<StateResponse> = {
     }
     if (message.tablesJson !== "") {
       writer.uint32(42).string(message.tablesJson);
+    }
+    if (message.modelJson !== "") {
+      writer.uint32(50).string(message.modelJson);
     }
     return writer;
   },
@@ -1458,6 +1484,14 @@ export const StateResponse: MessageFns<StateResponse> = {
             message.tablesJson = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.modelJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1482,6 +1516,7 @@ export const StateResponse: MessageFns<StateResponse> = {
     message.statuses = object.statuses?.map((e) => ObjectStatus.fromPartial(e)) || [];
     message.backend = object.backend ?? "";
     message.tablesJson = object.tablesJson ?? "";
+    message.modelJson = object.modelJson ?? "";
     return message;
   },
 };
