@@ -42,8 +42,8 @@ export { canonicalNetList, hostHookProgramName, ipSetNumericId, netSetId, portSe
 export { ipSetMemberKeys, netSetMemberKeys, portSetKeys } from "./compile/set-keys";
 export { normalizePortRanges, portRangePrefixes } from "./compile/port-ranges";
 export { programSetEntries } from "./compile/program-entries";
-export type { FailsafeMode, FailsafePort } from "./compile/host-programs";
-export { endpointToHostProgram, hostErrorProgram, parseFailsafePorts, withFailsafes } from "./compile/host-programs";
+export type { FailsafeMode, FailsafePort, HostTunnels } from "./compile/host-programs";
+export { endpointToHostProgram, hostErrorProgram, parseFailsafePorts, withFailsafes, withHostTunnels } from "./compile/host-programs";
 
 export type { ProgramResult, RunOptions, SetLookups } from "./interpret/run-program";
 export { compiledRuleMatches, runProgram } from "./interpret/run-program";

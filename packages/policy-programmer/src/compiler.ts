@@ -6,9 +6,9 @@
  */
 import * as core from "@ptables/policy-core";
 import type { Capabilities, CompiledRule, HostEndpoint, IpSet, PortRange, PortSetKey, SetMemberKey, WorkloadEndpoint } from "@ptables/api";
-import type { CompiledProgram, CounterInfo, Direction, FailsafeMode, FailsafePort, HostEndpointPrograms, PolicyLookup } from "@ptables/policy-core";
+import type { CompiledProgram, CounterInfo, Direction, FailsafeMode, FailsafePort, HostEndpointPrograms, HostTunnels, PolicyLookup } from "@ptables/policy-core";
 
-export type { CompiledProgram, Direction, FailsafePort, HostEndpointPrograms, PolicyLookup };
+export type { CompiledProgram, Direction, FailsafePort, HostEndpointPrograms, HostTunnels, PolicyLookup };
 /** Who a rule counter belongs to (policy or profile, tier, rule), for State and flow logs. */
 export type CounterOwner = CounterInfo;
 
@@ -21,6 +21,8 @@ export interface PolicyCompiler {
   compileHostEndpointPrograms(hep: HostEndpoint, lookup: PolicyLookup, caps: Capabilities): HostEndpointPrograms;
   /** `program` with the failsafe ports' rules in front (allow, or skip the rest of the program). */
   withFailsafes(program: CompiledProgram, ports: readonly FailsafePort[], mode: FailsafeMode): CompiledProgram;
+  /** A normal host program with VXLAN/IPIP to or from the other Calico hosts allowed in front. */
+  withHostTunnels(program: CompiledProgram, tunnels: HostTunnels, direction: Direction): CompiledProgram;
   /** DefaultEndpointToHostAction as a program (RETURN runs `returnProgram` if given). */
   endpointToHostProgram(action: string, returnProgram?: CompiledProgram): CompiledProgram;
   ipSetNumericId(felixId: string): number;
@@ -39,6 +41,7 @@ export const policyCoreCompiler: PolicyCompiler = {
   compileWorkloadProgram: core.compileWorkloadProgram,
   compileHostEndpointPrograms: core.compileHostEndpointPrograms,
   withFailsafes: core.withFailsafes,
+  withHostTunnels: core.withHostTunnels,
   endpointToHostProgram: core.endpointToHostProgram,
   ipSetNumericId: core.ipSetNumericId,
   programId: core.programId,

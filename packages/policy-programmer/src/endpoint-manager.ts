@@ -21,7 +21,8 @@
  */
 import { sync } from "@ptables/proto";
 import { EndpointFlags, type CachingTable, type DataplaneConfig, type EndpointKey, type EndpointValue, type HostInterface } from "@ptables/api";
-import { DIRECTIONS, type CompiledProgram } from "./compiler";
+import { parseIp } from "@ptables/policy-core";
+import { DIRECTIONS, type CompiledProgram, type HostTunnels } from "./compiler";
 import { buildEndpointValue, groupOf, groupRefs, groupsOfValue, hostGroups, workloadGroups, type ProgramGroup } from "./endpoint-groups";
 import { chooseEndpointPrograms, type EndpointMode, type EndpointProgramDeps } from "./endpoint-programs";
 import { chooseHostEndpointPrograms, chooseToHostProgram, failsafesOf, watchOnlyPrograms, type HostProgramChoice } from "./host-endpoint-programs";
@@ -104,6 +105,8 @@ export class EndpointManager {
   private readonly heps = new Map<string, { ifnames: string[]; problem?: string; choice?: HostProgramChoice }>();
   /** The to-host program every workload entry points at (DefaultEndpointToHostAction). */
   private toHost: { program: CompiledProgram; reason: string; signature: string } | undefined;
+  /** The tunnel peers the host programs were last compiled with (see tunnelsOf). */
+  private tunnelSignature = "";
 
   constructor(private readonly d: EndpointManagerDeps) {}
 
@@ -154,6 +157,9 @@ export class EndpointManager {
       if (id.startsWith("w:")) this.resolveWorkload(id, id.slice(2));
       else hostsChanged = true; // "h:<key>" and woken host interfaces "i:<ifname>"
     }
+    // Hosts and VTEPs carry no change record of their own; their addresses matter to the host
+    // programs only through the tunnel allowances.
+    if (!hostsChanged && this.heps.size > 0 && JSON.stringify(this.tunnelsOf() ?? null) !== this.tunnelSignature) hostsChanged = true;
     if (hostsChanged) this.resolveHosts();
     this.d.synthetic.discardPrepared();
   }
@@ -326,6 +332,9 @@ export class EndpointManager {
       watchAll: (cfg.serviceNets ?? []).length > 0,
     });
     const { failsafes } = failsafesOf(cfg);
+    const tunnels = this.tunnelsOf();
+    this.tunnelSignature = JSON.stringify(tunnels ?? null);
+    if (tunnels) failsafes.tunnels = tunnels;
     const choices = new Map<string, HostProgramChoice>();
     const choose = (key: string): HostProgramChoice => {
       let c = choices.get(key);
@@ -385,6 +394,29 @@ export class EndpointManager {
         this.pending.add(rec.ifname);
       }
     }
+  }
+
+  /**
+   * The VXLAN/IPIP tunnels between Calico hosts in use, and the hosts' addresses (HostMetadata
+   * and VTEP parent devices, this node included, as Felix's all-hosts set); undefined when no
+   * encapsulation is in use.
+   */
+  private tunnelsOf(): HostTunnels | undefined {
+    const encap = this.d.store.encapsulation;
+    const vxlan = encap?.vxlanEnabled === true || encap?.vxlanEnabledV6 === true;
+    if (!vxlan && encap?.ipipEnabled !== true) return undefined;
+    const peers = new Set<string>();
+    const bare = (a: string) => (a.includes("/") ? a.slice(0, a.indexOf("/")) : a);
+    for (const h of this.d.store.hosts.values()) {
+      if (h.ipv4Addr) peers.add(bare(h.ipv4Addr));
+      if (h.ipv6Addr && vxlan) peers.add(bare(h.ipv6Addr));
+    }
+    for (const v of this.d.store.vteps.values()) {
+      if (v.parentDeviceIp) peers.add(bare(v.parentDeviceIp));
+      if (v.parentDeviceIpv6) peers.add(bare(v.parentDeviceIpv6));
+    }
+    const list = [...peers].filter((p) => parseIp(p) !== undefined).sort();
+    return { peers: list, ...(vxlan ? { vxlanPort: this.d.store.config?.vxlanPort || 4789 } : {}), ipip: encap?.ipipEnabled === true };
   }
 
   /** Points a workload's to-host group at the current to-host program. */

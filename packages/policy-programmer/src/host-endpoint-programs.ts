@@ -4,7 +4,9 @@
  * A host endpoint's interface gets four program groups (endpoint-groups.ts): normal (traffic to
  * and from the host itself: tiers, profiles, a final drop), untracked, pre-DNAT (ingress only)
  * and forward. Failsafe ports head the normal programs (allow) and any non-empty untracked or
- * pre-DNAT program (skip: no decision there; the normal program then allows them). When both
+ * pre-DNAT program (skip: no decision there; the normal program then allows them). When VXLAN or
+ * IPIP is in use, the tunnel packets to and from the other Calico hosts are allowed at the head
+ * of the normal programs too, as Felix's static rules allow them before host-endpoint policy. When both
  * forward programs would only allow everything (no apply-on-forward policy), they are left
  * empty: forwarded traffic then passes untracked instead of filling conntrack for nothing.
  *
@@ -16,7 +18,7 @@
  * has all programs empty ("watch only").
  */
 import { DpAction, errorMessage, type DataplaneConfig, type HostEndpoint } from "@ptables/api";
-import { fixedProgram, type CompiledProgram, type Direction, type FailsafePort } from "./compiler";
+import { fixedProgram, type CompiledProgram, type Direction, type FailsafePort, type HostTunnels } from "./compiler";
 import type { GroupHook } from "./endpoint-groups";
 import { holdProblem, type EndpointMode, type EndpointProgramDeps } from "./endpoint-programs";
 
@@ -32,6 +34,8 @@ export interface HostProgramChoice {
 export interface Failsafes {
   inbound: FailsafePort[];
   outbound: FailsafePort[];
+  /** Tunnels between Calico hosts that pass the normal programs (absent: none in use). */
+  tunnels?: HostTunnels;
 }
 
 const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, udplite: 136 };
@@ -74,11 +78,17 @@ export function chooseHostEndpointPrograms(hep: HostEndpoint, deps: EndpointProg
     const all = compiler.compileHostEndpointPrograms(hep, deps.lookup, deps.caps);
     const skip = (p: CompiledProgram, ports: FailsafePort[]) => (p.rules.length === 0 ? p : compiler.withFailsafes(p, ports, "skip"));
     const forwardIsAllowAll = onlyAllows(all.forward.ingress) && onlyAllows(all.forward.egress);
+    const tunnels = (p: CompiledProgram, dir: Direction) => (failsafes.tunnels ? compiler.withHostTunnels(p, failsafes.tunnels, dir) : p);
     programs = {
-      normal: { ingress: compiler.withFailsafes(all.normal.ingress, failsafes.inbound, "allow"), egress: compiler.withFailsafes(all.normal.egress, failsafes.outbound, "allow") },
+      normal: {
+        ingress: compiler.withFailsafes(tunnels(all.normal.ingress, "ingress"), failsafes.inbound, "allow"),
+        egress: compiler.withFailsafes(tunnels(all.normal.egress, "egress"), failsafes.outbound, "allow"),
+      },
       untracked: { ingress: skip(all.untracked.ingress, failsafes.inbound), egress: skip(all.untracked.egress, failsafes.outbound) },
       "pre-dnat": { ingress: skip(all.preDnat.ingress, failsafes.inbound), egress: empty() },
-      forward: forwardIsAllowAll ? { ingress: empty(), egress: empty() } : all.forward,
+      // The node's encapsulation of a pod's packet leaves with the pod's ingress interface, so
+      // it is judged as forwarded: the tunnel allowance heads a non-empty forward egress too.
+      forward: forwardIsAllowAll ? { ingress: empty(), egress: empty() } : { ingress: all.forward.ingress, egress: tunnels(all.forward.egress, "egress") },
     };
     const list = Object.entries(programs).flatMap(([hook, d]) => [
       [`${hook} ingress`, d.ingress],

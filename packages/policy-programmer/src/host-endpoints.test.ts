@@ -212,6 +212,20 @@ describe("host endpoints", () => {
     expect(wellKnown(backend, WELL_KNOWN_SETS.serviceNets)).toEqual([]);
   });
 
+  test("with VXLAN in use, tunnel packets from and to the other Calico hosts pass a deny-all host endpoint; new hosts are picked up", async () => {
+    const hep = hostEndpoint({ key: "hep-eth0", ifname: "eth0", tiers: [tier("default", { ingress: [denyAll], egress: [denyAll] })] });
+    const host = (hostname: string, ipv4Addr: string) => ({ hostname, ipv4Addr, ipv6Addr: "", asnumber: "", labels: {} });
+    const encapsulation = { ipipEnabled: false, vxlanEnabled: true, vxlanEnabledV6: false, noEncapEnabled: false };
+    const { p, backend } = await start({ policies: [denyAll], hostEndpoints: [hep], encapsulation, hosts: [host("node1", "10.0.0.1/24"), host("node2", "10.0.0.2/24")] });
+    expect(verdict(backend, "eth0", "ingress", udp("10.0.0.2:40000", "10.0.0.1:4789"))).toBe("allow");
+    expect(verdict(backend, "eth0", "egress", udp("10.0.0.1:40000", "10.0.0.2:4789"))).toBe("allow");
+    expect(verdict(backend, "eth0", "ingress", udp("10.0.0.3:40000", "10.0.0.1:4789"))).toBe("deny/PolicyDeny");
+    expect(verdict(backend, "eth0", "ingress", udp("10.0.0.2:40000", "10.0.0.1:4790"))).toBe("deny/PolicyDeny");
+    p.applyDelta(deltaOf(2n, [{ $case: "host", value: host("node3", "10.0.0.3/24") }]));
+    await p.apply();
+    expect(verdict(backend, "eth0", "ingress", udp("10.0.0.3:40000", "10.0.0.1:4789"))).toBe("allow");
+  });
+
   test("a restarted programmer over the same backend writes nothing", async () => {
     const star = hostEndpoint({ key: "all", ifname: "*", tiers: [tier("default", { ingress: [allowWeb] })], untrackedTiers: [] });
     const named = hostEndpoint({ key: "eth1", ifname: "eth1", forwardTiers: [tier("f", { ingress: [allowWeb] })] });

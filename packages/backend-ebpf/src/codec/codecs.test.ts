@@ -119,6 +119,30 @@ describe("endpoints, flows and config", () => {
     expect(() => encodeEndpoint({ ...value, egressLength: 11 }, buf, 0, "endpoint cali1", 10)).toThrow(NotSupportedError);
   });
 
+  test("host hooks round-trip at their offsets; {0, 0} hooks read back absent; hook lengths are capped too", () => {
+    const buf = Buffer.alloc(ENDPOINT.size, 0xff); // stale bytes must not leak into absent hooks
+    const value = {
+      ingressProgram: 1,
+      egressProgram: 2,
+      flags: 2,
+      ingressLength: 3,
+      egressLength: 4,
+      untrackedIngress: { program: 5, length: 1 },
+      preDnatIngress: { program: 0, length: 0 },
+      forwardEgress: { program: 7, length: 2 },
+      toHost: { program: 8, length: 1 },
+    };
+    encodeEndpoint(value, buf, 0, "endpoint eth0", 10);
+    expect(buf.readUInt32LE(ENDPOINT.fields.untracked_ingress)).toBe(5);
+    expect(buf.readUInt32LE(ENDPOINT.fields.forward_egress + 4)).toBe(2);
+    expect(buf.readUInt32LE(ENDPOINT.fields.to_host)).toBe(8);
+    expect(buf.readUInt32LE(ENDPOINT.fields.forward_ingress)).toBe(0);
+    const { preDnatIngress: _zero, ...canonical } = value;
+    expect(decodeEndpoint(buf)).toEqual(canonical);
+    expect(() => encodeEndpoint({ ...value, toHost: { program: 8, length: 11 } }, buf, 0, "endpoint eth0", 10)).toThrow(/toHost\.length 11 exceeds/);
+    expect(() => encodeEndpoint({ ...value, forwardIngress: { program: -1, length: 1 } }, buf, 0, "endpoint eth0", 10)).toThrow(/forwardIngress\.program/);
+  });
+
   test("conntrack keys round-trip with ports in network order", () => {
     const buf = Buffer.alloc(CT_KEY.size);
     const key = { ifindex: 7, family: 6 as const, proto: 17, srcIp: "fd00::2", dstIp: "fd00::9", srcPort: 5353, dstPort: 53 };

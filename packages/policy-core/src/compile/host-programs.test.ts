@@ -9,7 +9,7 @@ import { TableSetLookup } from "../interpret/table-set-lookup";
 import { allow, deny, hostEndpoint, pass, policy, tier } from "../testing/builders";
 import { tcp, udp } from "../testing/packets";
 import { compileHostEndpointProgram } from "./compile-program";
-import { endpointToHostProgram, hostErrorProgram, parseFailsafePorts, withFailsafes } from "./host-programs";
+import { endpointToHostProgram, hostErrorProgram, parseFailsafePorts, withFailsafes, withHostTunnels } from "./host-programs";
 import { programSetEntries } from "./program-entries";
 import type { CompiledProgram } from "./program";
 
@@ -71,6 +71,32 @@ describe("failsafe ports", () => {
     const program = hostErrorProgram(FAILSAFE_IN);
     expect(run(program, tcp("10.0.0.9:40000", "10.0.0.1:22"))).toBe("allow");
     expect(run(program, tcp("10.0.0.9:40000", "10.0.0.1:23"))).toBe("deny/ProgramError");
+  });
+});
+
+describe("tunnels between Calico hosts", () => {
+  const denyAll = policy("deny-all", { inbound: [deny()], outbound: [deny()] });
+  const hep = hostEndpoint({ tiers: [tier("default", { ingress: [denyAll], egress: [denyAll] })] });
+  const compile = (direction: "ingress" | "egress") => compileHostEndpointProgram(hep, "normal", direction, createModelLookup({ policies: [denyAll] }), { maxRulesPerProgram: 100 });
+  const tunnels = { peers: ["10.0.0.2", "10.0.0.3/32", "fd00::2"], vxlanPort: 4789, ipip: true };
+
+  test("VXLAN and IPIP from the other hosts pass a deny-all normal ingress program; from anyone else they do not", () => {
+    const program = withHostTunnels(compile("ingress"), tunnels, "ingress");
+    expect(run(program, udp("10.0.0.2:51000", "10.0.0.1:4789"))).toBe("allow");
+    expect(run(program, udp("10.0.0.9:51000", "10.0.0.1:4789"))).toBe("deny/PolicyDeny");
+    expect(run(program, udp("10.0.0.2:51000", "10.0.0.1:4790"))).toBe("deny/PolicyDeny");
+    expect(run(program, { family: 4, srcIp: "10.0.0.3", dstIp: "10.0.0.1", proto: 4 })).toBe("allow");
+    expect(run(program, { family: 4, srcIp: "10.0.0.9", dstIp: "10.0.0.1", proto: 4 })).toBe("deny/PolicyDeny");
+  });
+
+  test("egress: to the other hosts; only the encapsulations in use; no peers or none in use changes nothing", () => {
+    const egress = withHostTunnels(compile("egress"), { ...tunnels, ipip: false }, "egress");
+    expect(run(egress, udp("10.0.0.1:51000", "10.0.0.2:4789"))).toBe("allow");
+    expect(run(egress, udp("10.0.0.1:51000", "10.0.0.9:4789"))).toBe("deny/PolicyDeny");
+    expect(run(egress, { family: 4, srcIp: "10.0.0.1", dstIp: "10.0.0.2", proto: 4 })).toBe("deny/PolicyDeny");
+    const base = compile("egress");
+    expect(withHostTunnels(base, { peers: [], vxlanPort: 4789, ipip: true }, "egress")).toBe(base);
+    expect(withHostTunnels(base, { peers: ["10.0.0.2"], ipip: false }, "egress")).toBe(base);
   });
 });
 

@@ -168,6 +168,33 @@ export function runBackendContract(name: string, makeBackend: () => Promise<Back
       await expectHolds(backend.tables.endpoints, [flipped[0]!]);
     }, timeout);
 
+    test("host endpoints (backends that declare them): hook programs round-trip in canonical form; host interfaces are listed", async () => {
+      if (!backend.capabilities().hostEndpoints) {
+        expect(backend.capabilities().hostEndpoints).toBe(false);
+        return;
+      }
+      expect(typeof backend.hostInterfaces).toBe("function");
+      const links = await backend.hostInterfaces!();
+      expect(links.every((l) => typeof l.ifname === "string" && l.ifname !== "" && Array.isArray(l.addrs))).toBe(true);
+      expect(await backend.tables.rules.applyBatch(state.rules(), [])).toEqual([]);
+      const host = state.hostEndpointValue(state.PROGRAM_A, state.PROGRAM_B);
+      const workloadWithToHost = { ...state.endpointValue(state.PROGRAM_A), toHost: { program: state.PROGRAM_B, length: 3 } };
+      // {0, 0} hooks are the same as absent hooks: read back absent, and equal either way.
+      const withZero = { ...state.endpointValue(state.PROGRAM_A), forwardIngress: { program: 0, length: 0 } };
+      expect(await backend.tables.endpoints.applyBatch([[{ ifname: ifnames[0]! }, host], [{ ifname: ifnames[1]! }, withZero]], [])).toEqual([]);
+      await expectHolds(backend.tables.endpoints, [
+        [{ ifname: ifnames[0]! }, host],
+        [{ ifname: ifnames[1]! }, state.endpointValue(state.PROGRAM_A)],
+      ]);
+      expect(backend.tables.endpoints.valueEquals(withZero, state.endpointValue(state.PROGRAM_A))).toBe(true);
+      expect(backend.tables.endpoints.valueEquals(workloadWithToHost, state.endpointValue(state.PROGRAM_A))).toBe(false);
+      expect(await backend.tables.endpoints.applyBatch([[{ ifname: ifnames[1]! }, workloadWithToHost]], [])).toEqual([]);
+      await expectHolds(backend.tables.endpoints, [
+        [{ ifname: ifnames[0]! }, host],
+        [{ ifname: ifnames[1]! }, workloadWithToHost],
+      ]);
+    }, timeout);
+
     test("an entry the backend cannot hold is reported per entry, not thrown; the rest are applied", async () => {
       const max = backend.capabilities().maxRulesPerProgram;
       const [first, second] = state.rules();

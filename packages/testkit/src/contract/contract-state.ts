@@ -75,6 +75,23 @@ export function endpointValue(program: number): EndpointValue {
   return { ingressProgram: program, egressProgram: program, flags: EndpointFlags.DropEncapFromWorkload, ingressLength: 3, egressLength: 3 };
 }
 
+/** A host interface's entry: normal programs `normal`, every hook `hooks` (3 rules each). */
+export function hostEndpointValue(normal: number, hooks: number): EndpointValue {
+  const ref = { program: hooks, length: 3 };
+  return {
+    ingressProgram: normal,
+    egressProgram: normal,
+    flags: EndpointFlags.HostEndpoint,
+    ingressLength: 3,
+    egressLength: 3,
+    untrackedIngress: ref,
+    untrackedEgress: ref,
+    preDnatIngress: ref,
+    forwardIngress: ref,
+    forwardEgress: ref,
+  };
+}
+
 export const endpoints = (ifnames: string[]): Array<[EndpointKey, EndpointValue]> => ifnames.map((ifname) => [{ ifname }, endpointValue(PROGRAM_A)]);
 
 export const routes = (ifname: string): Array<[RouteKey, RouteValue]> => [
