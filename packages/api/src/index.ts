@@ -7,3 +7,4 @@ export { CachingTable } from "./caching-table";
 export type { ApplyOutcome } from "./caching-table";
 export { NotFoundError, NotSupportedError, PtablesError, ValidationError, errorMessage } from "./errors";
 export * as testing from "./testing";
+export * from "./net";

@@ -6,7 +6,7 @@
  */
 import { ValidationError, defaultDataplaneConfig } from "@ptables/api";
 import type { DataplaneConfig } from "@ptables/api";
-import { AddressSyntaxError, parseIpPrefix } from "./ip-address";
+import { AddressSyntaxError, parseIpPrefix } from "@ptables/api";
 import { PORT_PROTOCOLS, parsePortNumber } from "./validate";
 
 /** Settings for the driver itself rather than the datapath. */

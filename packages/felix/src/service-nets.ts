@@ -7,7 +7,7 @@
  * returned separately so the caller can say so once.
  */
 import type { UnimplementedState } from "./unimplemented-payloads";
-import { AddressSyntaxError, formatIpAddress, maskAddress, parseIpPrefix } from "./ip-address";
+import { AddressSyntaxError, formatIpAddress, maskAddress, parseIpPrefix } from "@ptables/api";
 
 export interface ServiceNets {
   /** Canonical CIDRs (host bits cleared), sorted, without duplicates. */

@@ -13,7 +13,7 @@ import {
   maskAddress,
   parseIpPrefix,
   type IpFamily,
-} from "./ip-address";
+} from "@ptables/api";
 
 /** Protocol names Felix sends (lower-case), with their IP protocol numbers. */
 export const PROTOCOL_NUMBERS: ReadonlyMap<string, number> = new Map([

@@ -1,38 +1,9 @@
 /** CompiledRule literals for tests and the bench: everything "no constraint" unless given. */
 import { DpAction, DropReason, type CompiledRule } from "@ptables/api";
+import { blankRule } from "@ptables/policy-core";
 
 export function compiledRule(fields: Partial<CompiledRule> = {}): CompiledRule {
-  return {
-    action: DpAction.Allow,
-    reason: DropReason.None,
-    jump: 0,
-    ipVersion: 0,
-    proto: 0,
-    notProto: 0,
-    srcNet: 0,
-    notSrcNet: 0,
-    dstNet: 0,
-    notDstNet: 0,
-    srcSets: [],
-    notSrcSets: [],
-    dstSets: [],
-    notDstSets: [],
-    srcPorts: 0,
-    notSrcPorts: 0,
-    dstPorts: 0,
-    notDstPorts: 0,
-    srcNamedPorts: [],
-    notSrcNamedPorts: [],
-    dstNamedPorts: [],
-    notDstNamedPorts: [],
-    dstIpPortSets: [],
-    icmpType: 0,
-    icmpCode: 0,
-    notIcmpType: 0,
-    notIcmpCode: 0,
-    counterId: 0n,
-    ...fields,
-  };
+  return { ...blankRule(DpAction.Allow), ...fields };
 }
 
 /** Protocol numbers as CompiledRule stores them (value + 1). */

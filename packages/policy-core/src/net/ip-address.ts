@@ -1,12 +1,13 @@
 /**
  * IPv4/IPv6 addresses and prefixes as unsigned integers (bigint), with strict parsing and
- * canonical text. Pure: no Node APIs, so the compiler and interpreter can run anywhere.
+ * canonical text. Pure: no Node APIs, so the compiler and interpreter can run anywhere. The
+ * text syntax itself is @ptables/api's shared IP parser/formatter; this adds the bigint view.
  *
  * Canonical text: dotted quad for IPv4; RFC 5952 for IPv6 (lower case, no leading zeros, the
  * longest run of two or more zero groups shortened to "::", the first one on a tie). Embedded
  * IPv4 notation is accepted on input but never produced, so every address has one spelling.
  */
-import type { Family } from "@ptables/api";
+import { formatIpv6Groups, tryParseIpAddress, type Family } from "@ptables/api";
 
 export interface IpAddress {
   family: Family;
@@ -43,66 +44,16 @@ export function prefixMask(family: Family, prefixLen: number): bigint {
 
 /** Parses an IPv4 or IPv6 address; undefined when the text is not exactly one address. */
 export function parseIp(text: string): IpAddress | undefined {
-  if (text.includes(":")) {
-    const value = parseIpv6(text);
-    return value === undefined ? undefined : { family: 6, value };
-  }
-  const value = parseIpv4(text);
-  return value === undefined ? undefined : { family: 4, value };
-}
-
-const DECIMAL_OCTET = /^(0|[1-9][0-9]{0,2})$/;
-
-function parseIpv4(text: string): bigint | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    // Leading zeros are refused: "010" is octal to some parsers and decimal to others.
-    if (!DECIMAL_OCTET.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return BigInt(value);
-}
-
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
-
-function parseIpv6(text: string): bigint | undefined {
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  const head = parseGroups(halves[0]!, halves.length === 1);
-  const tail = halves.length === 2 ? parseGroups(halves[1]!, true) : [];
-  if (head === undefined || tail === undefined) return undefined;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const groups = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail];
+  const ip = tryParseIpAddress(text);
+  if (!ip) return undefined;
+  const b = ip.bytes;
+  if (ip.family === 4) return { family: 4, value: BigInt(((b[0]! * 256 + b[1]!) * 256 + b[2]!) * 256 + b[3]!) };
   let value = 0n;
-  for (const g of groups) value = (value << 16n) | BigInt(g);
-  return value;
+  for (let i = 0; i < 16; i += 2) value = (value << 16n) | BigInt((b[i]! << 8) | b[i + 1]!);
+  return { family: 6, value };
 }
 
-/** Groups of one side of "::"; an embedded IPv4 address is allowed only at the very end. */
-function parseGroups(side: string, mayEndWithIpv4: boolean): number[] | undefined {
-  if (side === "") return [];
-  const parts = side.split(":");
-  const groups: number[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    if (i === parts.length - 1 && mayEndWithIpv4 && part.includes(".")) {
-      const v4 = parseIpv4(part);
-      if (v4 === undefined) return undefined;
-      groups.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
-      continue;
-    }
-    if (!HEX_GROUP.test(part)) return undefined;
-    groups.push(parseInt(part, 16));
-  }
-  return groups;
-}
-
-/** Canonical text of an address. */
+/** Canonical text of an address (IPv4-mapped IPv6 is written in hex groups like any other). */
 export function formatIp(family: Family, value: bigint): string {
   if (family === 4) {
     const n = Number(value);
@@ -110,25 +61,7 @@ export function formatIp(family: Family, value: bigint): string {
   }
   const groups: number[] = [];
   for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
-  // Find the longest run of zero groups (length >= 2); the first wins a tie (RFC 5952 4.2.3).
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+  return formatIpv6Groups(groups);
 }
 
 /**
