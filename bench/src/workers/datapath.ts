@@ -1,7 +1,8 @@
 /**
  * Worker (runs inside the datapath node namespace): programs the datapath benchmark's policy
  * configurations through the real pipeline (store -> Programmer -> EbpfBackend) and keeps the
- * datapath in place while the orchestrator sends traffic.
+ * datapath in place while the orchestrator sends traffic. BENCH_RULES_MAP=<n> sizes pt_rules
+ * (default 1M entries), for experiments on the rule map's footprint.
  */
 import { DesiredStateStore } from "@ptables/felix";
 import { EbpfBackend } from "@ptables/backend-ebpf";

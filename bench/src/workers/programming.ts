@@ -202,12 +202,12 @@ serveWorker({
   /** A restarted programmer: a fresh backend (object load, pins reused) and a fresh Programmer over the same state. */
   async resync() {
     await backend.close();
-    const restartTimes: TableTimes = { writeMs: 0, loadMs: 0 };
+    const before = { ...times };
     const t0 = nowMs();
     backend = new EbpfBackend({ bpfDir });
     await backend.open();
     const t1 = nowMs();
-    instrument(backend.tables, restartTimes);
+    instrument(backend.tables, times);
     await profiled("resync");
     programmer = new Programmer(backend);
     programmer.applySnapshot({ version: ++version, state: store.snapshot(), inSync: true });
@@ -218,7 +218,8 @@ serveWorker({
     return {
       openMs: t1 - t0,
       applyMs: t2 - t1,
-      readbackMs: restartTimes.loadMs,
+      readbackMs: times.loadMs - before.loadMs,
+      kernelWriteMs: times.writeMs - before.writeMs,
       writes: stats.writes,
       writesByTable: stats.writesByTable,
       errorCount: errorStatuses(response).length,
