@@ -3,7 +3,8 @@ import { sync } from "@ptables/proto";
 import { ApplyLoop } from "./apply-loop";
 import { Programmer } from "./programmer";
 import { deltaOf, snapshotOf, statusOf, WEP } from "./testing/fixtures";
-import { RecordingBackend } from "./testing/recording-backend";
+import type { HostInterface } from "@ptables/api";
+import { DEFAULT_TEST_CAPS, RecordingBackend } from "./testing/recording-backend";
 import { STATES } from "./testing/states";
 
 const web = STATES.web!.state;
@@ -54,6 +55,43 @@ describe("ApplyLoop", () => {
     // Nothing kicks the loop from outside: the retry timer has to.
     await until(() => statusOf(programmer, WEP, "k8s/default/pod2/eth0")?.state === "PROGRAMMED", "the retry programs the endpoint");
     expect(backend.tables.endpoints.entries.has("cali2")).toBe(true);
+    await loop.stop();
+  });
+
+  test("a host interface rescan that finds nothing new does not request an apply; one that finds a change does", async () => {
+    class ScannedBackend extends RecordingBackend {
+      interfaces: HostInterface[] = [{ ifname: "eth0", ethernet: true, up: true, addrs: ["10.0.0.1/24"] }];
+      scans = 0;
+      constructor() {
+        super({ ...DEFAULT_TEST_CAPS, hostEndpoints: true });
+      }
+      hostInterfaces(): Promise<HostInterface[]> {
+        this.scans++;
+        return Promise.resolve(structuredClone(this.interfaces));
+      }
+    }
+    const backend = new ScannedBackend();
+    const programmer = new Programmer(backend, { hostInterfaceScanMs: 10 });
+    const loop = new ApplyLoop(programmer, () => undefined, { debug() {}, info() {}, warn() {}, error() {} });
+    programmer.applySnapshot(snapshotOf(web, 1n));
+    loop.kick();
+    await loop.idle();
+    const applies = programmer.applies;
+    const scans = backend.scans;
+    await until(() => backend.scans >= scans + 3, "three more rescans");
+    expect(programmer.applies).toBe(applies);
+    // An address appears: the rescan requests an apply.
+    backend.interfaces = [{ ifname: "eth0", ethernet: true, up: true, addrs: ["10.0.0.1/24", "fe80::1/64"] }];
+    await until(() => programmer.applies > applies, "an apply after the changed rescan");
+    const applies2 = programmer.applies;
+    // The same addresses listed in another order: no change, no apply.
+    backend.interfaces = [{ ifname: "eth0", ethernet: true, up: true, addrs: ["fe80::1/64", "10.0.0.1/24"] }];
+    const more = backend.scans;
+    await until(() => backend.scans >= more + 2, "two more rescans");
+    expect(programmer.applies).toBe(applies2);
+    // Another new address: an apply again.
+    backend.interfaces = [{ ifname: "eth0", ethernet: true, up: true, addrs: ["10.0.0.1/24", "10.0.0.2/24"] }];
+    await until(() => programmer.applies > applies2, "an apply after the changed rescan");
     await loop.stop();
   });
 });

@@ -62,7 +62,38 @@ export class ApplyLoop {
         this.log.error("apply threw", { error: errorMessage(err) });
         return;
       }
-    } while (!this.stopped && (this.again || this.programmer.needsApply()));
+    } while (!this.stopped && (this.again || (await this.needsApply())));
+  }
+
+  /**
+   * Whether to apply (again). A host interface rescan that is due runs first, on its own: an
+   * apply follows only if it found a change (or something else is pending).
+   */
+  private async needsApply(): Promise<boolean> {
+    if (this.programmer.hostScanDue()) {
+      try {
+        await this.programmer.rescanHostInterfaces();
+      } catch (err) {
+        this.log.error("host interface rescan threw", { error: errorMessage(err) });
+      }
+    }
+    // The scan is done (or not due yet): it alone is no reason to apply.
+    return this.programmer.needsApply(true);
+  }
+
+  /** The retry timer: applies only if there is something to do once a due rescan has run. */
+  private wake(): void {
+    if (this.stopped || this.running) return;
+    const woken = this.needsApply().then((needed) => {
+      if (this.running !== woken) return;
+      this.running = undefined;
+      const kicked = this.again;
+      this.again = false;
+      if ((needed || kicked) && !this.stopped) this.kick();
+      else this.scheduleRetry();
+    });
+    // Counts as running: a kick meanwhile waits for it (then applies).
+    this.running = woken;
   }
 
   private scheduleRetry(): void {
@@ -73,7 +104,7 @@ export class ApplyLoop {
     if (at === undefined) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.kick();
+      this.wake();
     }, Math.max(0, at - this.programmer.now()));
     this.timer.unref();
   }

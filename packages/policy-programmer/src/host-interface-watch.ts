@@ -2,7 +2,7 @@
  * Keeps the programmer's view of the host's interfaces and addresses current: the backend's
  * hostInterfaces(), read at the first apply and then every `intervalMs` (the Programmer reports
  * the next scan through nextRetryAt(), so the apply loop comes back for it even when the model
- * is idle). A new interface is therefore programmed within one interval of appearing (a "*"
+ * is idle; the loop rescans on its own and applies only if the list changed). A new interface is therefore programmed within one interval of appearing (a "*"
  * host endpoint covers it from then on); a scan that fails keeps the last list and is retried
  * at the next interval.
  */

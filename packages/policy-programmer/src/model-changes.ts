@@ -18,6 +18,8 @@ export interface ModelChanges {
   profiles: Set<string>;
   workloadEndpoints: Set<string>;
   hostEndpoints: Set<string>;
+  /** Routes, VTEPs, host metadata or IPAM pools changed (what only the RouteManager reads). */
+  hostNetwork: Set<string>;
   /** DataplaneConfig or Encapsulation changed. */
   config: boolean;
   rejected: Rejection[];
@@ -31,6 +33,7 @@ export function emptyChanges(): ModelChanges {
     profiles: new Set(),
     workloadEndpoints: new Set(),
     hostEndpoints: new Set(),
+    hostNetwork: new Set(),
     config: false,
     rejected: [],
   };

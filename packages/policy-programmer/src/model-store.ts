@@ -58,10 +58,10 @@ export class ModelStore implements PolicyLookup {
       codec(model.WorkloadEndpoint, ObjectKind.OBJECT_KIND_WORKLOAD_ENDPOINT, "workload endpoint", workloadKeyOf, () => this.changes.workloadEndpoints),
     );
     this.hostEndpoints = new ObjectCollection(codec(model.HostEndpoint, ObjectKind.OBJECT_KIND_HOST_ENDPOINT, "host endpoint", (h) => h.key, () => this.changes.hostEndpoints));
-    this.routes = new ObjectCollection(codec(model.Route, ObjectKind.OBJECT_KIND_ROUTE, "route", (r) => r.dst));
-    this.vteps = new ObjectCollection(codec(model.Vtep, ObjectKind.OBJECT_KIND_VTEP, "vtep", (v) => v.node));
-    this.hosts = new ObjectCollection(codec(model.HostMetadata, ObjectKind.OBJECT_KIND_UNSPECIFIED, "host", (h) => h.hostname));
-    this.ipamPools = new ObjectCollection(codec(model.IpamPool, ObjectKind.OBJECT_KIND_UNSPECIFIED, "ipam pool", (p) => p.id));
+    this.routes = new ObjectCollection(codec(model.Route, ObjectKind.OBJECT_KIND_ROUTE, "route", (r) => r.dst, () => this.changes.hostNetwork));
+    this.vteps = new ObjectCollection(codec(model.Vtep, ObjectKind.OBJECT_KIND_VTEP, "vtep", (v) => v.node, () => this.changes.hostNetwork));
+    this.hosts = new ObjectCollection(codec(model.HostMetadata, ObjectKind.OBJECT_KIND_UNSPECIFIED, "host", (h) => h.hostname, () => this.changes.hostNetwork));
+    this.ipamPools = new ObjectCollection(codec(model.IpamPool, ObjectKind.OBJECT_KIND_UNSPECIFIED, "ipam pool", (p) => p.id, () => this.changes.hostNetwork));
     this.collections = [this.policies, this.profiles, this.workloadEndpoints, this.hostEndpoints, this.routes, this.vteps, this.hosts, this.ipamPools];
   }
 
@@ -101,7 +101,7 @@ export class ModelStore implements PolicyLookup {
     return (
       c.config ||
       c.rejected.length > 0 ||
-      c.ipSetsReplaced.size + c.ipSetMembersTouched.size + c.policies.size + c.profiles.size + c.workloadEndpoints.size + c.hostEndpoints.size > 0
+      c.ipSetsReplaced.size + c.ipSetMembersTouched.size + c.policies.size + c.profiles.size + c.workloadEndpoints.size + c.hostEndpoints.size + c.hostNetwork.size > 0
     );
   }
 

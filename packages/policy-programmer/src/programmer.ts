@@ -198,21 +198,25 @@ export class Programmer {
     return this.store.inSync;
   }
 
-  /** Whether an apply now would have something to do besides retries that are not yet due. */
-  needsApply(): boolean {
+  /**
+   * Whether an apply now would have something to do besides retries that are not yet due.
+   * `exceptHostScan`: a due host interface scan does not count (the apply loop rescans on its
+   * own, with rescanHostInterfaces(), and applies only if that found a change).
+   */
+  needsApply(exceptHostScan = false): boolean {
     // A backend that failed as a whole waits out its backoff even with changes pending: the
     // apply loop would otherwise retry at once, forever, and starve the event loop.
     if (this.backendFailure && this.backendFailure.retryAt > this.now()) return false;
     if (this.store.hasChanges() || this.ipSets.hasWork || this.endpointManager.hasWork) return true;
     if (this.routeManager.needsApply(this.store.version)) return true;
-    const at = this.nextRetryAt();
+    const at = this.nextRetryAt(!exceptHostScan);
     return at !== undefined && at <= this.now();
   }
 
   /** When a failed write (or a failed backend) is next due for a retry; undefined if none. */
-  nextRetryAt(): number | undefined {
+  nextRetryAt(withHostScan = true): number | undefined {
     let at = this.backendFailure?.retryAt;
-    for (const t of [...Object.values(this.gates).map((g) => g.nextRetryAt()), this.routeManager.nextDueAt(), this.hostWatch.nextScanAt()]) {
+    for (const t of [...Object.values(this.gates).map((g) => g.nextRetryAt()), this.routeManager.nextDueAt(), withHostScan ? this.hostWatch.nextScanAt() : undefined]) {
       if (t !== undefined && (at === undefined || t < at)) at = t;
     }
     return at;
@@ -279,9 +283,11 @@ export class Programmer {
       for (const t of [this.members, this.portSets, this.rules, this.endpoints]) await t.load();
       const loaded = this.gates.endpoints.takeLoaded();
       if (loaded) this.endpointManager.adoptLoaded(loaded);
-      const scan = await this.hostWatch.refresh();
-      if (scan.changed) this.endpointManager.setHostInterfaces(scan.changed);
-      if (scan.error) this.log.warn("host interfaces not rescanned; keeping the last list", { error: scan.error });
+      // What the route plan reads of the endpoints: the interface owners and which entries are
+      // in the datapath. Only these change them: a readback, endpoint (re)resolution, host
+      // interfaces, and writes to the endpoints table.
+      if (resync || loaded || this.endpointManager.hasWork) this.routeManager.markDirty();
+      await this.scanHostInterfaces();
       this.resolve();
 
       await this.members.applyUpserts();
@@ -289,15 +295,26 @@ export class Programmer {
       await this.rules.applyUpserts();
       failures = this.collectFailures();
       this.endpointManager.stage(failures);
-      await this.endpoints.applyUpserts();
+      const endpointWrites = this.gates.endpoints.writes;
+      try {
+        await this.endpoints.applyUpserts();
+      } finally {
+        if (this.gates.endpoints.writes !== endpointWrites) this.routeManager.markDirty();
+      }
       this.endpointManager.commit();
 
       const inSync = this.store.inSync;
       // Routes to new endpoints only now that their entries are in; routes of removed ones go
       // before their entries do. Never throws: host networking failing must not stop policy.
       await this.routeManager.apply(inSync);
-      await this.endpoints.applyDeletes(inSync);
-      this.endpointManager.finishRemovals();
+      const writesBeforeDeletes = this.gates.endpoints.writes;
+      try {
+        await this.endpoints.applyDeletes(inSync);
+        this.endpointManager.finishRemovals();
+      } finally {
+        // Seen by the next apply's plan, as before.
+        if (this.gates.endpoints.writes !== writesBeforeDeletes) this.routeManager.markDirty();
+      }
       await this.rules.applyDeletes(inSync);
       const sweepSets = inSync && !this.programs.hasForeignPrograms;
       await this.portSets.applyDeletes(sweepSets);
@@ -338,9 +355,40 @@ export class Programmer {
     return { appliedVersion: this.appliedVersion, statuses };
   }
 
+  /**
+   * Rescans the host interfaces if a scan is due; returns whether they changed (then the next
+   * apply re-resolves the host endpoints). Not while an apply runs (it scans itself).
+   */
+  async rescanHostInterfaces(): Promise<boolean> {
+    if (this.applying || this.applies === 0) return false;
+    this.applying = true;
+    try {
+      return await this.scanHostInterfaces();
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  /** Whether a host interface scan is due now (the apply loop scans before deciding to apply). */
+  hostScanDue(): boolean {
+    const at = this.hostWatch.nextScanAt();
+    return at !== undefined && at <= this.now();
+  }
+
+  private async scanHostInterfaces(): Promise<boolean> {
+    const scan = await this.hostWatch.refresh();
+    if (scan.changed) {
+      this.endpointManager.setHostInterfaces(scan.changed);
+      this.routeManager.markDirty();
+    }
+    if (scan.error) this.log.warn("host interfaces not rescanned; keeping the last list", { error: scan.error });
+    return scan.changed !== undefined;
+  }
+
   /** Turns the model's recorded changes into desired table entries (no I/O). */
   private resolve(): void {
     const changes = this.store.takeChanges();
+    if (changes.workloadEndpoints.size > 0 || changes.hostEndpoints.size > 0 || changes.hostNetwork.size > 0 || changes.config) this.routeManager.markDirty();
     for (const r of changes.rejected) {
       this.rejectedInputs++;
       this.log.warn("input rejected", { kind: sync.ObjectKind[r.kind], id: r.id, reason: r.reason });

@@ -295,3 +295,55 @@ describe("failures that must not stop policy", () => {
     expect(p.needsApply()).toBe(false);
   });
 });
+
+describe("dirty gating", () => {
+  test("an IP-set-only delta does not re-plan routes; an endpoint, route or config change does", async () => {
+    const b = newBackend("cali1", "cali2");
+    const p = await programmedWith(b, { workloadEndpoints: [pod(1)], ipSets: [testing.ipSet("s-a", "net", ["10.9.0.1/32"])] });
+    while (p.needsApply()) await p.apply();
+    const plans = p.routeManager.plans;
+    expect(plans).toBeGreaterThan(0);
+    const routeWrites = p.routeManager.writeCounts();
+
+    // A member change: the set members table is written, the route planner is not run.
+    p.applyDelta(deltaOf(2n, [{ $case: "ipSetDelta", value: { id: "s-a", added: ["10.9.0.2/32"], removed: [] } }]));
+    expect(p.needsApply()).toBe(true);
+    await p.apply();
+    expect(p.lastApply!.writesByTable.setMembers).toBeGreaterThan(0);
+    expect(p.routeManager.plans).toBe(plans);
+    expect(p.routeManager.writeCounts()).toEqual(routeWrites);
+    expect(p.needsApply()).toBe(false);
+    // An apply with nothing to do does not plan either.
+    await p.apply();
+    expect(p.routeManager.plans).toBe(plans);
+
+    // A new workload endpoint: planned, and routed.
+    p.applyDelta(deltaOf(3n, [{ $case: "workloadEndpoint", value: pod(2) }]));
+    await p.apply();
+    expect(p.routeManager.plans).toBeGreaterThan(plans);
+    expect(b.tables.routes.entries.get("10.65.0.2/32")![1]).toEqual({ ifname: "cali2", via: "", kind: "unicast", onlink: false });
+
+    // A Felix route: planned.
+    const before = p.routeManager.plans;
+    p.applyDelta(deltaOf(4n, [{ $case: "route", value: { ...remoteBlock(), dst: "10.65.2.0/26", dstNodeName: "node-b" } }]));
+    await p.apply();
+    expect(p.routeManager.plans).toBeGreaterThan(before);
+    expect(b.tables.routes.entries.has("10.65.2.0/26")).toBe(true);
+  });
+
+  test("the periodic refresh still re-plans (and repairs) with no model change", async () => {
+    const clock = new TestClock();
+    const b = newBackend("cali1");
+    const p = await programmedWith(b, { workloadEndpoints: [pod(1)] }, { now: clock.now });
+    while (p.needsApply()) await p.apply();
+    const plans = p.routeManager.plans;
+    b.tables.routes.entries.delete("10.65.0.1/32");
+    await p.apply();
+    expect(p.routeManager.plans).toBe(plans);
+    clock.advance(90_000);
+    expect(p.needsApply()).toBe(true);
+    await p.apply();
+    expect(p.routeManager.plans).toBe(plans + 1);
+    expect(b.tables.routes.entries.has("10.65.0.1/32")).toBe(true);
+  });
+});

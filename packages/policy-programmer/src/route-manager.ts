@@ -100,6 +100,16 @@ export class RouteManager {
   private readonly reported = { routes: new Set<string>(), vteps: new Set<string>(), pools: new Set<string>(), devices: new Set<string>() };
   /** Sysctl values written since this manager was created. */
   sysctlWrites = 0;
+  /**
+   * Whether something the plan depends on changed since the last plan (Felix's dirty flag):
+   * workload endpoints (ifname, nets, admin state, whether their entry is in the datapath),
+   * routes, VTEPs, hosts, IPAM pools, encapsulation, config, or a failed run. Without it, and
+   * with no retry or refresh due, apply() does nothing.
+   */
+  private dirty = true;
+  private lastInSync: boolean | undefined;
+  /** Times the plan was computed (computeHostPlan) since this manager was created. */
+  plans = 0;
 
   constructor(private readonly d: RouteManagerDeps) {
     this.active = d.backend.capabilities().forwarding;
@@ -110,6 +120,11 @@ export class RouteManager {
       neighbours: managed(t.neighbours, d),
       ...(h ? { tunnels: managed(h.tunnels, d), fdb: managed(h.fdb, d), natOutgoing: managed(h.natOutgoing, d) } : {}),
     };
+  }
+
+  /** Something the plan depends on changed: re-plan at the next apply. */
+  markDirty(): void {
+    this.dirty = true;
   }
 
   /** Whether an apply has something to do for us: a model we have not planned, or a retry or refresh that is due. */
@@ -161,6 +176,16 @@ export class RouteManager {
     const version = this.d.store.version;
     const now = this.d.now();
     if (this.failure && this.failure.retryAt > now && this.appliedVersion === version) return;
+    if (!this.dirty && inSync === this.lastInSync && this.all().every((m) => m.table.loaded)) {
+      const due = this.nextDueAt();
+      if (due === undefined || due > now) {
+        // Nothing we depend on changed and no retry or refresh is due: nothing to do.
+        this.appliedVersion = version;
+        return;
+      }
+    }
+    this.dirty = false;
+    this.lastInSync = inSync;
     for (const m of this.all()) m.gate.beginRound();
     try {
       const refresh = this.refreshMs();
@@ -173,6 +198,7 @@ export class RouteManager {
       this.defaultRpFilter ??= this.d.backend.hostNetwork ? await this.d.backend.hostNetwork.defaultRpFilter() : "1";
 
       const plan = this.computePlan();
+      this.plans++;
       this.plan = plan;
       this.setDesired(plan);
 
@@ -209,6 +235,7 @@ export class RouteManager {
       const delay = Math.min(this.d.retry.maxMs, this.d.retry.minMs * 2 ** Math.min(attempts - 1, 30));
       this.failure = { message, attempts, retryAt: now + delay };
       this.appliedVersion = version;
+      this.dirty = true;
       for (const m of this.all()) m.table.invalidate();
       this.d.log.error("host network programming failed; retrying", { error: message, retryInMs: delay });
     }
