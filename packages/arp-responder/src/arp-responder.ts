@@ -160,16 +160,7 @@ export class ArpResponder {
     const { config, logger } = this.opts;
     if (!this.opts.store) {
       const backend = await retryUntilDone(
-        async () => {
-          const b = new EbpfBackend({ bpfDir: config.bpfDir, role: "reader" });
-          try {
-            await b.open();
-          } catch (err) {
-            await b.close();
-            throw err;
-          }
-          return b;
-        },
+        () => EbpfBackend.openReader(config.bpfDir),
         { what: "open the datapath's pinned maps", logger, cancelled: () => this.stopped },
       );
       if (!backend) return;

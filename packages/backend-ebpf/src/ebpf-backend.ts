@@ -95,7 +95,18 @@ export class EbpfBackend implements Backend {
     };
   }
 
-  /** Loads (owner) or opens (reader) the datapath. Idempotent. */
+  /**
+   * Opens the pinned maps another process (the policy programmer) owns, for agents that read
+   * or tune the datapath without loading it. Throws while the pins do not exist yet; a failed
+   * open leaves nothing open (see open()), so callers can simply retry.
+   */
+  static async openReader(bpfDir: string): Promise<EbpfBackend> {
+    const backend = new EbpfBackend({ bpfDir, role: "reader" });
+    await backend.open();
+    return backend;
+  }
+
+  /** Loads (owner) or opens (reader) the datapath. Idempotent; a failed open leaves nothing open. */
   open(): Promise<void> {
     this.opening ??= (async () => {
       const datapath = this.role === "owner" ? loadDatapath({ bpfDir: this.bpfDir, objectPath: this.objectPath, sizes: this.sizes }) : openPinnedDatapath(this.bpfDir);

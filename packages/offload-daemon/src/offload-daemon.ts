@@ -154,16 +154,7 @@ export class OffloadDaemon {
     let table = this.opts.table;
     if (!table) {
       const backend = await retryUntilDone(
-        async () => {
-          const b = new EbpfBackend({ bpfDir: config.bpfDir, role: "reader" });
-          try {
-            await b.open();
-          } catch (err) {
-            await b.close();
-            throw err;
-          }
-          return b;
-        },
+        () => EbpfBackend.openReader(config.bpfDir),
         { what: "open the datapath's pinned maps", logger, cancelled: () => this.stopped },
       );
       if (!backend) return;
